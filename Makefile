@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: MIT
+#
+# ashd: one non-recursive Makefile. Every program is src/NAME/*.c linked with
+# src/lib (libashd.a); every check suite is tests/unit/test-*.c; test helper
+# programs are tests/helpers/*.c. New files are picked up by wildcard.
+#
+#   make            build the programs into $(BUILD)/
+#   make check      install missing packages, build, run every test tier
+#   make asan       the same test tiers built with ASan and UBSan
+#   make demo       run the server chain on 127.0.0.1:8080
+#   make install    PREFIX, DESTDIR; systemd directories from pkg-config
+#   make clean
+
+BUILD ?= build
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/ashd
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+SYSTEMD_VAR = $(shell $(PKG_CONFIG) --variable=$(1) systemd 2>/dev/null)
+UNITDIR ?= $(call SYSTEMD_VAR,systemdsystemunitdir)
+USERUNITDIR ?= $(call SYSTEMD_VAR,systemduserunitdir)
+TMPFILESDIR ?= $(call SYSTEMD_VAR,tmpfilesdir)
+SYSUSERSDIR ?= $(call SYSTEMD_VAR,sysusersdir)
+CATALOGDIR ?= $(call SYSTEMD_VAR,catalogdir)
+
+CC ?= cc
+# Debian's hardening flags (dpkg-buildflags with hardening=+all); a package
+# build passes its own CFLAGS/LDFLAGS, which replace these.
+CFLAGS ?= -O2 -g -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+	  -Wformat -Werror=format-security
+CPPFLAGS ?= -D_FORTIFY_SOURCE=2
+LDFLAGS ?= -Wl,-z,relro -Wl,-z,now
+WARNINGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wno-unused-parameter -Wno-missing-field-initializers
+PKGS = libsystemd libssl libcrypto libmagic
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+CFLAGS := -O1 -g $(SAN_FLAGS)
+CPPFLAGS :=
+LDFLAGS := $(SAN_FLAGS)
+endif
+
+ALL_CFLAGS = $(WARNINGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -MMD -MP
+
+LIB_SRC := $(sort $(wildcard src/lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libashd.a
+
+PROGRAMS := $(sort $(patsubst src/%/main.c,%,$(wildcard src/*/main.c)))
+PROGRAM_BINS := $(PROGRAMS:%=$(BUILD)/%)
+# Programs for the build tree only (tests, demo), not installed.
+NOINST_PROGRAMS := ashd-launch
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+.PHONY: all deps deps-test check check-tiers asan demo install clean format
+.DEFAULT_GOAL := all
+# Keep objects of tests and helpers between runs.
+.SECONDARY:
+
+all: deps $(PROGRAM_BINS)
+
+deps:
+	@packaging/deps.sh install build
+
+deps-test:
+	@packaging/deps.sh install all
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define program_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard src/$(1)/*.c))) $(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
+
+$(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -Itests/unit
+
+$(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The test tiers: tests/run-tiers.sh runs each and prints the sum as the last
+# line, "N passed, N failed".
+check: deps-test
+	@$(MAKE) --no-print-directory check-tiers
+
+check-tiers: $(PROGRAM_BINS) $(UNIT_BINS) $(HELPER_BINS)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run-tiers.sh
+
+asan: deps-test
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 check-tiers
+
+demo: all
+	@BUILD=$(BUILD) tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(filter-out $(NOINST_PROGRAMS:%=$(BUILD)/%),$(PROGRAM_BINS)) $(DESTDIR)$(BINDIR)/
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/helpers/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# The one list of Debian packages ashd needs, by purpose. The Makefile calls
+# "deps.sh install KIND" before building or testing; packaging reads the
+# lists with "deps.sh list KIND".
+#
+#   deps.sh list build|test|run|all    print the package names, one per line
+#   deps.sh missing KIND               print those not installed
+#   deps.sh install KIND               as root: install the missing ones
+#                                      (apt-get update once, only if needed)
+set -eu
+
+build="
+gcc
+make
+libc6-dev
+pkg-config
+libsystemd-dev
+libssl-dev
+libmagic-dev
+check
+"
+
+# What the test tiers run: real clients, systemd's own tools and journald,
+# unshare for a private journal, clang for the fuzz and sanitizer builds.
+test="
+curl
+python3
+systemd
+util-linux
+clang
+libclang-rt-14-dev
+openssl
+"
+
+run="
+libsystemd0
+libssl3
+libmagic1
+media-types
+"
+
+list() {
+        case "$1" in
+        build) printf '%s\n' $build ;;
+        test) printf '%s\n' $test ;;
+        run) printf '%s\n' $run ;;
+        all) printf '%s\n' $build $test $run | sort -u ;;
+        *) echo "deps.sh: unknown kind '$1' (build, test, run, all)" >&2; exit 2 ;;
+        esac
+}
+
+missing() {
+        for p in $(list "$1"); do
+                s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+                [ "$s" = installed ] || echo "$p"
+        done
+}
+
+cmd=${1:-}
+kind=${2:-all}
+case "$cmd" in
+list) list "$kind" ;;
+missing) missing "$kind" ;;
+install)
+        need=$(missing "$kind")
+        [ -z "$need" ] && exit 0
+        if [ "$(id -u)" != 0 ]; then
+                echo "deps.sh: missing packages:" $need >&2
+                echo "deps.sh: run as root: sudo $0 install $kind" >&2
+                exit 1
+        fi
+        echo "deps.sh: installing:" $need >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >&2
+        ;;
+*)
+        echo "usage: deps.sh list|missing|install [build|test|run|all]" >&2
+        exit 2
+        ;;
+esac

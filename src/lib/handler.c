@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "fdpass.h"
+#include "handler.h"
+#include "log.h"
+#include "messages.h"
+
+typedef struct Connection Connection;
+typedef struct Listener Listener;
+
+struct Connection {
+        Handler *handler;
+        int fd;
+        bool is_stdin;
+        sd_event_source *source;
+        Connection *prev, *next;
+};
+
+struct Listener {
+        Handler *handler;
+        int fd;
+        const char *name; /* in Handler.names */
+        sd_event_source *source;
+};
+
+struct Handler {
+        sd_event *event;
+        handler_request_fn on_request;
+        void *userdata;
+        uid_t own_uid;
+        uid_t upstream_uid; /* (uid_t) -1: none */
+        Listener *listeners;
+        size_t n_listeners;
+        char **names;
+        Connection *connections;
+        size_t n_connections;
+        /* One receive buffer for every connection: the loop is single-threaded
+         * and a request is decoded out of it before the next read. */
+        char buffer[REQ_DATAGRAM_MAX];
+};
+
+static Connection *connection_free(Connection *c) {
+        if (!c)
+                return NULL;
+        if (c->handler) {
+                if (c->prev)
+                        c->prev->next = c->next;
+                else
+                        c->handler->connections = c->next;
+                if (c->next)
+                        c->next->prev = c->prev;
+                c->handler->n_connections--;
+        }
+        sd_event_source_disable_unref(c->source);
+        safe_close(c->fd);
+        free(c);
+        return NULL;
+}
+
+/* Receives, decodes and dispatches one datagram. Returns 1 when one was
+ * handled (or discarded), 0 when there is none now, -errno when the
+ * connection is finished. */
+static int connection_receive_one(Connection *c) {
+        Handler *h = c->handler;
+        _cleanup_close_ int resp_fd = -EBADF;
+        _cleanup_(req_freep) Request *req = NULL;
+        size_t len;
+        int r;
+
+        r = fdpass_recv(c->fd, h->buffer, sizeof(h->buffer), FDPASS_FD_REQUIRED, &len, &resp_fd);
+        if (r == -EAGAIN)
+                return 0;
+        if (r == 0)
+                return -EPIPE;
+        if (r == -EMSGSIZE || r == -EBADMSG) {
+                log_fields(LOG_WARNING, NULL, "Discarded a request datagram: %s",
+                           r == -EMSGSIZE ? "larger than the protocol allows"
+                                          : "it did not carry exactly one file descriptor");
+                return 1;
+        }
+        if (r < 0)
+                return r;
+
+        r = req_decode(h->buffer, len, &req);
+        if (r < 0) {
+                log_fields(LOG_WARNING, NULL, "Discarded a malformed request datagram: %s", strerror(-r));
+                return 1;
+        }
+
+        h->on_request(h, TAKE_PTR(req), TAKE_FD(resp_fd), h->userdata);
+        return 1;
+}
+
+static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Connection *c = userdata;
+        Handler *h = c->handler;
+        bool is_stdin = c->is_stdin;
+        int r = 0;
+
+        for (unsigned i = 0; i < HANDLER_BATCH; i++) {
+                r = connection_receive_one(c);
+                if (r <= 0)
+                        break;
+        }
+        /* Datagrams are read before a hang-up is believed, so that nothing
+         * the upstream sent before closing is lost. */
+        if (r == 0 && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))
+                r = -EPIPE;
+        if (r >= 0)
+                return 0;
+
+        if (r != -EPIPE && r != -ECONNRESET)
+                log_fields(LOG_WARNING, NULL, "Upstream connection failed: %s", strerror(-r));
+        connection_free(c);
+        if (is_stdin)
+                /* ashd style: the parent closing our stdin means we are done. */
+                return sd_event_exit(h->event, 0);
+        return 0;
+}
+
+static int connection_add(Handler *h, int fd, bool is_stdin) {
+        Connection *c;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->fd = fd;
+        c->is_stdin = is_stdin;
+
+        r = sd_event_add_io(h->event, &c->source, fd, EPOLLIN, connection_io, c);
+        if (r < 0) {
+                c->fd = -EBADF; /* the caller still owns fd */
+                free(c);
+                return r;
+        }
+        c->handler = h;
+        c->next = h->connections;
+        if (c->next)
+                c->next->prev = c;
+        h->connections = c;
+        h->n_connections++;
+        return 0;
+}
+
+/* Whether a peer of that uid may send us requests. */
+static bool handler_peer_allowed(const Handler *h, uid_t uid) {
+        return uid == 0 || uid == h->own_uid || (h->upstream_uid != (uid_t) -1 && uid == h->upstream_uid);
+}
+
+static int listener_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Listener *l = userdata;
+        Handler *h = l->handler;
+
+        for (unsigned i = 0; i < HANDLER_BATCH; i++) {
+                _cleanup_close_ int cfd = -EBADF;
+                struct ucred cred;
+                socklen_t len = sizeof(cred);
+                int r;
+
+                cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0) {
+                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                                return 0;
+                        /* EMFILE and the like: try again on the next wake-up
+                         * rather than giving up the listener. */
+                        log_fields(LOG_ERR, NULL, "Failed to accept an upstream connection on %s: %s",
+                                   l->name, strerror(errno));
+                        return 0;
+                }
+
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                        log_fields(LOG_ERR, NULL, "Failed to read peer credentials on %s: %s", l->name,
+                                   strerror(errno));
+                        continue;
+                }
+                if (!handler_peer_allowed(h, cred.uid)) {
+                        char uid[32], pid[32];
+
+                        snprintf(uid, sizeof(uid), "%u", (unsigned) cred.uid);
+                        snprintf(pid, sizeof(pid), "%d", (int) cred.pid);
+                        log_fields(LOG_WARNING,
+                                   (const LogField[]){
+                                           {"MESSAGE_ID", MESSAGE_ID_PEER_REFUSED},
+                                           {"PEER_UID", uid},
+                                           {"PEER_PID", pid},
+                                           {"SOCKET", l->name},
+                                           {NULL},
+                                   },
+                                   "Refused upstream connection on %s from uid %s (pid %s)", l->name, uid,
+                                   pid);
+                        continue;
+                }
+
+                r = connection_add(h, cfd, false);
+                if (r < 0) {
+                        log_fields(LOG_ERR, NULL, "Failed to watch an upstream connection: %s", strerror(-r));
+                        continue;
+                }
+                TAKE_FD(cfd);
+        }
+        return 0;
+}
+
+/* Resolves the upstream user option to a uid, (uid_t) -1 for none. */
+static uid_t upstream_uid_from_option(const char *user) {
+        struct passwd *pw;
+        char *end;
+        unsigned long n;
+
+        if (!user)
+                user = HANDLER_UPSTREAM_USER_DEFAULT;
+        if (!*user)
+                return (uid_t) -1;
+        errno = 0;
+        n = strtoul(user, &end, 10);
+        if (!*end && errno == 0 && n < (uid_t) -1)
+                return (uid_t) n;
+        pw = getpwnam(user);
+        return pw ? pw->pw_uid : (uid_t) -1;
+}
+
+/* Whether fd 0 is a connected SEQPACKET socket, the ashd way of being forked. */
+static bool stdin_is_upstream(void) {
+        struct stat st;
+        int type = 0, listening = 0;
+        socklen_t len = sizeof(type);
+
+        if (fstat(STDIN_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return false;
+        if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET)
+                return false;
+        len = sizeof(listening);
+        if (getsockopt(STDIN_FILENO, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || listening)
+                return false;
+        return true;
+}
+
+static int handler_add_listeners(Handler *h) {
+        int n, r;
+
+        n = sd_listen_fds_with_names(true, &h->names);
+        if (n <= 0)
+                return n;
+
+        h->listeners = calloc(n, sizeof(Listener));
+        if (!h->listeners) {
+                for (int i = 0; i < n; i++)
+                        safe_close(SD_LISTEN_FDS_START + i);
+                return -ENOMEM;
+        }
+        /* Take every fd first so that none leaks whatever fails below. */
+        for (int i = 0; i < n; i++)
+                h->listeners[h->n_listeners++] = (Listener){
+                        .handler = h,
+                        .fd = SD_LISTEN_FDS_START + i,
+                        .name = h->names && h->names[i] ? h->names[i] : "unknown",
+                };
+        for (size_t i = 0; i < h->n_listeners; i++) {
+                Listener *l = &h->listeners[i];
+
+                r = sd_is_socket_unix(l->fd, SOCK_SEQPACKET, 1, NULL, 0);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EINVAL;
+                /* Whatever the passer did, accept() must never block the loop:
+                 * a peer may give up between the wake-up and the call. */
+                if (fcntl(l->fd, F_SETFL, fcntl(l->fd, F_GETFL) | O_NONBLOCK) < 0)
+                        return -errno;
+                r = sd_event_add_io(h->event, &l->source, l->fd, EPOLLIN, listener_io, l);
+                if (r < 0)
+                        return r;
+        }
+        return (int) h->n_listeners;
+}
+
+int handler_new(sd_event *event, const HandlerOptions *options, Handler **ret) {
+        _cleanup_(handler_freep) Handler *h = NULL;
+        int r;
+
+        if (!event || !options || !options->on_request || !ret)
+                return -EINVAL;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(event);
+        h->on_request = options->on_request;
+        h->userdata = options->userdata;
+        h->own_uid = geteuid();
+        h->upstream_uid = upstream_uid_from_option(options->upstream_user);
+
+        r = handler_add_listeners(h);
+        if (r < 0)
+                return r;
+
+        if (stdin_is_upstream()) {
+                r = connection_add(h, STDIN_FILENO, true);
+                if (r < 0)
+                        return r;
+        }
+
+        if (h->n_listeners == 0 && h->n_connections == 0)
+                return -ENOENT;
+
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+Handler *handler_free(Handler *h) {
+        if (!h)
+                return NULL;
+        while (h->connections)
+                connection_free(h->connections);
+        for (size_t i = 0; i < h->n_listeners; i++) {
+                sd_event_source_disable_unref(h->listeners[i].source);
+                safe_close(h->listeners[i].fd);
+        }
+        free(h->listeners);
+        strv_free(h->names);
+        sd_event_unref(h->event);
+        free(h);
+        return NULL;
+}
+
+void handler_stop_accepting(Handler *h) {
+        for (size_t i = 0; i < h->n_listeners; i++)
+                sd_event_source_set_enabled(h->listeners[i].source, SD_EVENT_OFF);
+}
+
+size_t handler_connections(const Handler *h) {
+        return h->n_connections;
+}
+
+char *const *handler_listen_names(const Handler *h, size_t *ret_n) {
+        if (ret_n)
+                *ret_n = h->n_listeners;
+        return h->names;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The runtime of every persistent handler. Requests arrive as ashd(7)
+ * datagrams from
+ *   (a) a connected SEQPACKET socket on fd 0, the original ashd's way of
+ *       forking a handler; its EOF ends the event loop with exit code 0; and/or
+ *   (b) listening SEQPACKET sockets passed by systemd (LISTEN_FDS), from which
+ *       any number of upstream connections are accepted.
+ * Every accepted peer is checked with SO_PEERCRED: root, the handler's own
+ * uid and the configured upstream user may connect, anyone else is logged and
+ * closed. A datagram that is malformed, truncated or without exactly one fd is
+ * logged and discarded (its fds closed, so the upstream's client gets a 502),
+ * and the connection goes on.
+ *
+ * Unlike the rest of the library, this module logs: it is the shared main
+ * loop of the handler programs, and refusing a peer is decided here. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "request.h"
+
+/* The upstream user allowed by default besides root and the handler's uid. */
+#define HANDLER_UPSTREAM_USER_DEFAULT "ashd"
+/* Datagrams taken from one connection per wake-up, so that one busy upstream
+ * cannot starve the others. */
+#define HANDLER_BATCH 32
+
+typedef struct Handler Handler;
+
+/* Called once per request; it owns req and resp_fd from then on, whatever it
+ * does with them. */
+typedef void (*handler_request_fn)(Handler *h, Request *req, int resp_fd, void *userdata);
+
+typedef struct HandlerOptions {
+        /* Allowed besides root and our own uid; NULL means
+         * HANDLER_UPSTREAM_USER_DEFAULT, "" means nobody else. A name that
+         * does not exist allows nobody else (and is not an error, so that a
+         * handler runs on a machine without the ashd user). A number is a uid. */
+        const char *upstream_user;
+        handler_request_fn on_request;
+        void *userdata;
+} HandlerOptions;
+
+/* Sets up the sources from fd 0 and LISTEN_FDS (which it consumes). Returns
+ * -ENOENT when there is neither, -EINVAL when an activated fd is not a
+ * listening Unix SEQPACKET socket. */
+int handler_new(sd_event *event, const HandlerOptions *options, Handler **ret);
+Handler *handler_free(Handler *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Handler *, handler_free);
+
+/* Stops accepting new upstream connections (for a draining shutdown);
+ * connections already made keep being served. */
+void handler_stop_accepting(Handler *h);
+/* Upstream connections currently open, fd 0 included. */
+size_t handler_connections(const Handler *h);
+/* The activated sockets' names (LISTEN_FDNAMES), for programs that treat
+ * sockets differently by name (NULL if systemd gave none); n through ret_n. */
+char *const *handler_listen_names(const Handler *h, size_t *ret_n);

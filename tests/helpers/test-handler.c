@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+/* A persistent handler for the integration tests, built on the handler
+ * runtime: it answers each request with a text page describing what it got,
+ * so a test can see exactly what arrived over the protocol.
+ *
+ *   test-handler [--upstream-user USER]
+ *
+ * Rest strings with a meaning: "exit" answers and then exits with status 3
+ * (a handler crash or restart); "body" reads the request body from the
+ * response socket until EOF and answers with its length; "silent" closes the
+ * response socket without answering. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "handler.h"
+#include "log.h"
+
+static int write_all(int fd, const char *buf, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                buf += n;
+                len -= n;
+        }
+        return 0;
+}
+
+static void answer(int fd, const char *body, size_t len) {
+        char head[256];
+        int n;
+
+        n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", len);
+        if (write_all(fd, head, n) < 0 || write_all(fd, body, len) < 0)
+                log_warning("Failed to write a response: %m");
+}
+
+static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
+        _cleanup_(req_freep) Request *r = req;
+        _cleanup_close_ int fd = resp_fd;
+        _cleanup_free_ char *body = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        if (streq(r->rest, "silent"))
+                return;
+
+        if (streq(r->rest, "body")) {
+                char buf[65536];
+                size_t total = 0;
+                ssize_t n;
+
+                while ((n = read(fd, buf, sizeof(buf))) > 0)
+                        total += n;
+                n = snprintf(buf, sizeof(buf), "body: %zu\n", total);
+                answer(fd, buf, n);
+                return;
+        }
+
+        f = open_memstream(&body, &size);
+        if (!f)
+                return;
+        fprintf(f, "method: %s\nurl: %s\nversion: %s\nrest: %s\n", r->method, r->url, r->version, r->rest);
+        REQ_HEADER_FOREACH(hd, r)
+        fprintf(f, "header: %s: %s\n", hd->name, hd->value);
+        fprintf(f, "uid: %u\npid: %d\n", (unsigned) geteuid(), (int) getpid());
+        size_t n_names;
+        char *const *names = handler_listen_names(h, &n_names);
+        for (size_t i = 0; names && i < n_names; i++)
+                fprintf(f, "listen: %s\n", names[i]);
+        fclose(f);
+        answer(fd, body, size);
+
+        if (streq(r->rest, "exit")) {
+                fd = safe_close(fd);
+                exit(3);
+        }
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                {"upstream-user", required_argument, NULL, 'u'},
+                {},
+        };
+        HandlerOptions ho = {.on_request = on_request};
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(handler_freep) Handler *h = NULL;
+        sigset_t mask;
+        int c, r;
+
+        log_open(NULL, LOG_INFO);
+        while ((c = getopt_long(argc, argv, "u:", options, NULL)) >= 0) {
+                if (c == 'u')
+                        ho.upstream_user = optarg;
+                else
+                        return 2;
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to allocate event loop: %m"), 1;
+        sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+        sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+
+        r = handler_new(event, &ho, &h);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
+
+        sd_notify(0, "READY=1\nSTATUS=serving");
+        r = sd_event_loop(event);
+        sd_notify(0, "STOPPING=1");
+        return r < 0 ? 1 : r;
+}
