@@ -110,8 +110,9 @@ $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
 check: deps-test
 	@$(MAKE) --no-print-directory check-tiers
 
+# ASHD_MAKE_VARS lets a test run make on this same build (make install).
 check-tiers: $(PROGRAM_BINS) $(UNIT_BINS) $(HELPER_BINS)
-	@BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run-tiers.sh
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) ASHD_MAKE_VARS="BUILD=$(BUILD) SANITIZE=$(SANITIZE)" tests/run-tiers.sh
 
 asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 check-tiers
@@ -119,9 +120,27 @@ asan: deps-test
 demo: all
 	@BUILD=$(BUILD) tests/demo.sh
 
+# Files installed as they are; units get their ExecStart paths fixed up.
+SYSTEM_UNITS := $(wildcard units/*.socket units/*.service units/*.target)
+SYSTEM_UNIT_DROPINS := $(wildcard units/*.d/*.conf)
+USER_UNITS := $(wildcard units/user/*.socket units/user/*.service)
+CONFIGS := $(wildcard etc/ashd/*)
+INSTALL_BINS = $(filter-out $(NOINST_PROGRAMS:%=$(BUILD)/%),$(PROGRAM_BINS))
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: all
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(filter-out $(NOINST_PROGRAMS:%=$(BUILD)/%),$(PROGRAM_BINS)) $(DESTDIR)$(BINDIR)/
+	$(if $(INSTALL_BINS),install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(BINDIR)/)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CATALOGDIR)
+	for f in $(SYSTEM_UNITS); do $(SUBST) $$f >$(DESTDIR)$(UNITDIR)/$${f##*/} || exit 1; done
+	for f in $(SYSTEM_UNIT_DROPINS); do d=$${f#units/}; install -d $(DESTDIR)$(UNITDIR)/$${d%/*} && \
+		$(SUBST) $$f >$(DESTDIR)$(UNITDIR)/$$d || exit 1; done
+	for f in $(USER_UNITS); do $(SUBST) $$f >$(DESTDIR)$(USERUNITDIR)/$${f##*/} || exit 1; done
+	install -m 0644 tmpfiles.d/ashd.conf $(DESTDIR)$(TMPFILESDIR)/ashd.conf
+	install -m 0644 sysusers.d/ashd.conf $(DESTDIR)$(SYSUSERSDIR)/ashd.conf
+	install -m 0644 catalog/ashd.catalog $(DESTDIR)$(CATALOGDIR)/ashd.catalog
+	$(if $(CONFIGS),install -d $(DESTDIR)$(SYSCONFDIR)/ashd && install -m 0644 $(CONFIGS) $(DESTDIR)$(SYSCONFDIR)/ashd/)
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/helpers/*.c)

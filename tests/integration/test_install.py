@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: MIT
+"""make install: programs under PREFIX, systemd's directories from
+pkg-config, test-only programs left out, the catalog readable by journalctl."""
+
+import os
+import subprocess
+
+import ashdtest
+
+
+def pkg(var):
+    return subprocess.run(
+        ["pkg-config", f"--variable={var}", "systemd"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+class InstallTest(ashdtest.TempDirTestCase):
+    def install(self, *args):
+        dest = os.path.join(self.tmp, "root")
+        make_vars = os.environ.get("ASHD_MAKE_VARS", f"BUILD={ashdtest.BUILD}").split()
+        proc = subprocess.run(
+            ["make", "--no-print-directory", "-C", ashdtest.SRC, "install", f"DESTDIR={dest}", *make_vars, *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        return dest
+
+    def test_layout(self):
+        dest = self.install("PREFIX=/usr")
+        for var, name in [
+            ("tmpfilesdir", "ashd.conf"),
+            ("sysusersdir", "ashd.conf"),
+            ("catalogdir", "ashd.catalog"),
+        ]:
+            path = dest + pkg(var) + "/" + name
+            self.assertTrue(os.path.isfile(path), path)
+        for var in ("systemdsystemunitdir", "systemduserunitdir"):
+            self.assertTrue(os.path.isdir(dest + pkg(var)), var)
+        bindir = os.path.join(dest, "usr/bin")
+        # Developer tools stay in the build tree.
+        self.assertNotIn("ashd-launch", os.listdir(bindir) if os.path.isdir(bindir) else [])
+
+    def test_prefix_moves_programs_not_systemd_directories(self):
+        dest = self.install("PREFIX=/opt/ashd")
+        self.assertTrue(os.path.isdir(os.path.join(dest, "opt/ashd/bin")))
+        self.assertTrue(os.path.isfile(dest + pkg("catalogdir") + "/ashd.catalog"))
+
+    def test_catalog_entries_are_readable(self):
+        dest = self.install("PREFIX=/usr")
+        os.makedirs(os.path.join(dest, "var/lib/systemd/catalog"), exist_ok=True)
+        subprocess.run(["journalctl", f"--root={dest}", "--update-catalog"], check=True, timeout=60)
+        listed = subprocess.run(
+            ["journalctl", f"--root={dest}", "--list-catalog"], capture_output=True, text=True, check=True
+        ).stdout
+        with open(os.path.join(ashdtest.SRC, "src/lib/messages.h")) as f:
+            ids = [line.split('"')[1] for line in f if line.startswith("#define MESSAGE_ID_")]
+        self.assertEqual(len(ids), 4)
+        for i in ids:
+            self.assertIn(i + " ashd: ", listed)
