@@ -117,7 +117,7 @@ check-tiers: $(PROGRAM_BINS) $(UNIT_BINS) $(HELPER_BINS)
 asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 check-tiers
 
-demo: all
+demo: all $(HELPER_BINS)
 	@BUILD=$(BUILD) tests/demo.sh
 
 # Files installed as they are; units get their ExecStart paths fixed up.

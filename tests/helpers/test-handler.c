@@ -10,7 +10,8 @@
  * Rest strings with a meaning: "exit" answers and then exits with status 3
  * (a handler crash or restart); "body" reads the request body from the
  * response socket until EOF and answers with its length; "silent" closes the
- * response socket without answering. */
+ * response socket without answering; "status/NNN" answers with status NNN;
+ * "nolength" answers without a Content-Length, ending at EOF. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +23,10 @@
 
 #include "handler.h"
 #include "log.h"
+#include "response.h"
 
-static int write_all(int fd, const char *buf, size_t len) {
+static int write_all(int fd, const char *buf, size_t len)
+{
         while (len > 0) {
                 ssize_t n = write(fd, buf, len);
                 if (n < 0) {
@@ -37,17 +40,25 @@ static int write_all(int fd, const char *buf, size_t len) {
         return 0;
 }
 
-static void answer(int fd, const char *body, size_t len) {
+static void answer_status(int fd, int status, const char *body, size_t len)
+{
         char head[256];
         int n;
 
         n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", len);
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n", status,
+                     http_status_reason(status), len);
         if (write_all(fd, head, n) < 0 || write_all(fd, body, len) < 0)
                 log_warning("Failed to write a response: %m");
 }
 
-static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
+static void answer(int fd, const char *body, size_t len)
+{
+        answer_status(fd, 200, body, len);
+}
+
+static void on_request(Handler *h, Request *req, int resp_fd, void *userdata)
+{
         _cleanup_(req_freep) Request *r = req;
         _cleanup_close_ int fd = resp_fd;
         _cleanup_free_ char *body = NULL;
@@ -56,6 +67,21 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
 
         if (streq(r->rest, "silent"))
                 return;
+
+        if (strncmp(r->rest, "status/", 7) == 0) {
+                char buf[64];
+                int status = atoi(r->rest + 7), n;
+
+                n = snprintf(buf, sizeof(buf), "status %d\n", status);
+                answer_status(fd, status, buf, n);
+                return;
+        }
+
+        if (streq(r->rest, "nolength")) {
+                static const char msg[] = "HTTP/1.1 200 OK\nContent-Type: text/plain\n\nno length here\n";
+                (void) write_all(fd, msg, sizeof(msg) - 1);
+                return;
+        }
 
         if (streq(r->rest, "body")) {
                 char buf[65536];
@@ -73,8 +99,8 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         if (!f)
                 return;
         fprintf(f, "method: %s\nurl: %s\nversion: %s\nrest: %s\n", r->method, r->url, r->version, r->rest);
-        REQ_HEADER_FOREACH(hd, r)
-        fprintf(f, "header: %s: %s\n", hd->name, hd->value);
+        REQ_HEADER_FOREACH (hd, r)
+                fprintf(f, "header: %s: %s\n", hd->name, hd->value);
         fprintf(f, "uid: %u\npid: %d\n", (unsigned) geteuid(), (int) getpid());
         size_t n_names;
         char *const *names = handler_listen_names(h, &n_names);
@@ -89,11 +115,13 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         }
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
         static const struct option options[] = {
                 {"upstream-user", required_argument, NULL, 'u'},
                 {},

@@ -241,7 +241,8 @@ START_TEST(test_queue_bounded)
 }
 END_TEST
 
-START_TEST(test_queue_answered_503_when_gone) {
+START_TEST(test_queue_answered_503_when_gone)
+{
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         enum { N = 1000 };

@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conn.h"
+#include "log.h"
+#include "messages.h"
+#include "request.h"
+#include "respond.h"
+#include "url.h"
+
+static void conn_process(Conn *c);
+static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static void address_from_sockaddr(Address *a, const struct sockaddr_storage *sa)
+{
+        *a = (Address){.family = sa->ss_family};
+        if (sa->ss_family == AF_INET) {
+                const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+                memcpy(a->addr, &in->sin_addr, 4);
+                a->port = ntohs(in->sin_port);
+        } else if (sa->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+                memcpy(a->addr, &in6->sin6_addr, 16);
+                a->port = ntohs(in6->sin6_port);
+        }
+}
+
+/* The address as text; "" for a Unix socket. */
+void address_format(const Address *a, char buf[static INET6_ADDRSTRLEN])
+{
+        buf[0] = 0;
+        if (a->family == AF_INET || a->family == AF_INET6)
+                inet_ntop(a->family, a->addr, buf, INET6_ADDRSTRLEN);
+}
+
+int conn_new(Server *s, int fd, const Listener *l)
+{
+        struct sockaddr_storage sa;
+        socklen_t len;
+        Conn *c;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        c->server = s;
+        c->fd = fd;
+        c->resp_fd = -EBADF;
+        c->timer_kind = TIMER_NONE;
+        c->tls = l->tls;
+        c->id = ++s->next_id;
+        len = sizeof(sa);
+        if (getpeername(fd, (struct sockaddr *) &sa, &len) == 0)
+                address_from_sockaddr(&c->peer, &sa);
+        len = sizeof(sa);
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) == 0)
+                address_from_sockaddr(&c->local, &sa);
+
+        r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_io, c);
+        if (r < 0) {
+                safe_close(fd);
+                free(c);
+                return r;
+        }
+        c->next = s->conns;
+        if (c->next)
+                c->next->prev = c;
+        s->conns = c;
+        s->n_conns++;
+        timer_set(c, TIMER_IDLE);
+        return 0;
+}
+
+static void conn_end_exchange_io(Conn *c)
+{
+        c->resp_io = sd_event_source_disable_unref(c->resp_io);
+        c->resp_fd = safe_close(c->resp_fd);
+}
+
+Conn *conn_free(Conn *c)
+{
+        Server *s;
+
+        if (!c)
+                return NULL;
+        s = c->server;
+        timer_set(c, TIMER_NONE);
+        conn_end_exchange_io(c);
+        sd_event_source_disable_unref(c->io);
+        safe_close(c->fd);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_conns--;
+        free(c->in);
+        free(c->rhead);
+        free(c->out);
+        free(c);
+        server_conn_closed(s);
+        return NULL;
+}
+
+static void conn_set_events(Conn *c, uint32_t events)
+{
+        sd_event_source_set_io_events(c->io, events);
+}
+
+/* Queues bytes for the client. The out buffer holds at most one response
+ * head plus one chunk at a time. */
+static int conn_out_append(Conn *c, const char *data, size_t len)
+{
+        if (!c->out) {
+                c->out = malloc(CONN_OUT_SIZE);
+                if (!c->out)
+                        return -ENOMEM;
+                c->out_pos = c->out_len = 0;
+        }
+        if (c->out_pos > 0 && c->out_pos == c->out_len)
+                c->out_pos = c->out_len = 0;
+        if (len > CONN_OUT_SIZE - c->out_len) {
+                memmove(c->out, c->out + c->out_pos, c->out_len - c->out_pos);
+                c->out_len -= c->out_pos;
+                c->out_pos = 0;
+                if (len > CONN_OUT_SIZE - c->out_len)
+                        return -ENOBUFS;
+        }
+        memcpy(c->out + c->out_len, data, len);
+        c->out_len += len;
+        return 0;
+}
+
+/* Sends an error response of htparser's own and closes the connection
+ * after it: used where the request's framing cannot be trusted. */
+static void conn_fail(Conn *c, int status)
+{
+        char buf[1024];
+        int n;
+
+        conn_end_exchange_io(c);
+        c->status = status;
+        c->keep_alive = false;
+        n = respond_error_page(buf, sizeof(buf), status, server_date(c->server), c->head_request);
+        c->out_pos = c->out_len = 0;
+        if (n < 0 || conn_out_append(c, buf, n) < 0) {
+                conn_free(c);
+                return;
+        }
+        if (c->started_usec == 0)
+                sd_event_now(c->server->event, CLOCK_REALTIME, &c->started_usec);
+        access_log_entry(c);
+        c->state = CONN_CLOSING;
+        timer_set(c, TIMER_SEND);
+        /* Nothing more is read; a client that keeps sending gets a reset
+         * when we close, which is what it asked for. */
+        shutdown(c->fd, SHUT_RD);
+        conn_set_events(c, EPOLLOUT);
+}
+
+/* Writes queued bytes. Returns 1 when all are written, 0 when the socket is
+ * full, -errno when the client is gone. */
+static int conn_flush(Conn *c)
+{
+        while (c->out_pos < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        return -errno;
+                }
+                c->out_pos += n;
+        }
+        c->out_pos = c->out_len = 0;
+        return 1;
+}
+
+/* The exchange is over: log it, and either read the next request or close. */
+static void conn_exchange_done(Conn *c)
+{
+        Server *s = c->server;
+        size_t rest;
+
+        access_log_entry(c);
+        conn_end_exchange_io(c);
+        free(c->rhead);
+        c->rhead = NULL;
+
+        /* Body bytes the handler never took make the next request's start
+         * unknowable unless they were all read: close rather than guess. */
+        if (!c->keep_alive || !c->body_done || s->draining) {
+                conn_free(c);
+                return;
+        }
+
+        rest = c->in_len - c->in_pos;
+        if (rest > 0)
+                memmove(c->in, c->in + c->in_pos, rest);
+        c->in_len = rest;
+        c->in_pos = c->head_len = 0;
+        c->started_usec = 0;
+        c->state = CONN_READ_HEAD;
+        if (rest == 0) {
+                /* Idle: give the buffers back. */
+                free(c->in);
+                c->in = NULL;
+                free(c->out);
+                c->out = NULL;
+                timer_set(c, TIMER_IDLE);
+        } else
+                timer_set(c, TIMER_HEAD);
+        conn_set_events(c, EPOLLIN);
+        if (rest > 0)
+                /* A pipelined request is already here. */
+                conn_process(c);
+}
+
+static void conn_write_ready(Conn *c)
+{
+        int r;
+
+        r = conn_flush(c);
+        if (r < 0) {
+                conn_free(c);
+                return;
+        }
+        if (r == 0) {
+                conn_set_events(c, EPOLLOUT | (c->state == CONN_EXCHANGE && !c->body_done ? EPOLLIN : 0));
+                timer_set(c, TIMER_SEND);
+                return;
+        }
+        if (c->state == CONN_CLOSING) {
+                conn_free(c);
+                return;
+        }
+        if (c->state == CONN_EXCHANGE) {
+                if (c->resp_head_done && c->resp_eof) {
+                        conn_exchange_done(c);
+                        return;
+                }
+                /* The client took everything: read more from the handler. */
+                conn_set_events(c, c->body_done ? 0 : EPOLLIN);
+                if (c->resp_io)
+                        sd_event_source_set_io_events(c->resp_io,
+                                                      EPOLLIN | (c->body_pending > 0 ? EPOLLOUT : 0));
+                timer_set(c, c->body_done ? TIMER_HANDLER : TIMER_BODY);
+        }
+}
+
+/* Reads from the client into the in buffer. Returns bytes read, 0 at EOF,
+ * -EAGAIN, -ENOBUFS when the buffer is full, or another -errno. */
+static ssize_t conn_read(Conn *c)
+{
+        ssize_t n;
+
+        if (!c->in) {
+                c->in = malloc(CONN_IN_SIZE);
+                if (!c->in)
+                        return -ENOMEM;
+        }
+        if (c->in_len == CONN_IN_SIZE && c->in_pos > c->head_len && c->state == CONN_EXCHANGE) {
+                /* Body bytes already forwarded make room; the head stays. */
+                memmove(c->in + c->head_len, c->in + c->in_pos, c->in_len - c->in_pos);
+                c->in_len -= c->in_pos - c->head_len;
+                c->in_pos = c->head_len;
+        }
+        if (c->in_len == CONN_IN_SIZE)
+                return -ENOBUFS;
+        do
+                n = recv(c->fd, c->in + c->in_len, CONN_IN_SIZE - c->in_len, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        c->in_len += n;
+        return n;
+}
+
+/* Adds the X-Ash-* headers that only htparser may set. */
+static int conn_add_trusted_headers(Conn *c, Request *req)
+{
+        char addr[INET6_ADDRSTRLEN], num[24];
+        int r;
+
+        address_format(&c->peer, addr);
+        if ((r = req_header_add(req, "X-Ash-Address", addr)) < 0)
+                return r;
+        snprintf(num, sizeof(num), "%u", (unsigned) c->peer.port);
+        if ((r = req_header_add(req, "X-Ash-Port", num)) < 0)
+                return r;
+        address_format(&c->local, addr);
+        if ((r = req_header_add(req, "X-Ash-Server-Address", addr)) < 0)
+                return r;
+        snprintf(num, sizeof(num), "%u", (unsigned) c->local.port);
+        if ((r = req_header_add(req, "X-Ash-Server-Port", num)) < 0)
+                return r;
+        if ((r = req_header_add(req, "X-Ash-Protocol", c->tls ? "https" : "http")) < 0)
+                return r;
+        snprintf(num, sizeof(num), "%" PRIu64, c->id);
+        return req_header_add(req, "X-Ash-Connection-Id", num);
+}
+
+/* Builds the ashd(7) request from a parsed head. Returns 0, or the HTTP
+ * status to answer with. */
+static int conn_build_request(Conn *c, const HttpRequestHead *h, Request **ret)
+{
+        _cleanup_(req_freep) Request *req = NULL;
+        _cleanup_free_ char *rest = NULL;
+        bool host_seen = false;
+
+        if (url_rest_from_target(h->target, &rest) < 0)
+                return 400;
+        if (req_new(h->method, h->target, h->version, rest, &req) < 0)
+                return 400;
+        for (size_t i = 0; i < h->n_headers; i++) {
+                const HttpHeader *hd = &h->headers[i];
+
+                /* Only htparser speaks for itself under X-Ash-. */
+                if (strncasecmp(hd->name, REQ_ASH_PREFIX, strlen(REQ_ASH_PREFIX)) == 0)
+                        continue;
+                /* The body reaches the handler de-chunked and ends at EOF. */
+                if (strcasecmp(hd->name, "Transfer-Encoding") == 0)
+                        continue;
+                if (strcasecmp(hd->name, "Host") == 0) {
+                        /* An absolute-form target names the host (RFC 9112 §3.2.2). */
+                        if (host_seen)
+                                continue;
+                        host_seen = true;
+                        if (req_header_add(req, "Host", h->host ? h->host : hd->value) < 0)
+                                return 431;
+                        continue;
+                }
+                if (req_header_add(req, hd->name, hd->value) < 0)
+                        return 431;
+        }
+        if (!host_seen && h->host && *h->host && req_header_add(req, "Host", h->host) < 0)
+                return 431;
+        if (conn_add_trusted_headers(c, req) < 0)
+                return 500;
+        *ret = TAKE_PTR(req);
+        return 0;
+}
+
+/* Writes pending body bytes to the handler and decodes more. */
+static void conn_pump_body(Conn *c)
+{
+        for (;;) {
+                if (c->body_pending > 0) {
+                        ssize_t n;
+
+                        if (c->body_discard)
+                                n = c->body_pending;
+                        else {
+                                n = send(c->resp_fd, c->in + c->in_pos, c->body_pending, MSG_NOSIGNAL);
+                                if (n < 0) {
+                                        if (errno == EINTR)
+                                                continue;
+                                        if (errno == EAGAIN && c->resp_io) {
+                                                sd_event_source_set_io_events(c->resp_io,
+                                                                              EPOLLIN | EPOLLOUT);
+                                                conn_set_events(c, c->out_len > c->out_pos ? EPOLLOUT : 0);
+                                                return;
+                                        }
+                                        /* The handler does not want the body: its
+                                         * response decides, the rest is dropped. */
+                                        c->body_discard = true;
+                                        continue;
+                                }
+                        }
+                        c->in_pos += n;
+                        c->body_pending -= n;
+                        continue;
+                }
+                if (c->body_done) {
+                        if (!c->body_sent) {
+                                c->body_sent = true;
+                                if (c->resp_fd >= 0)
+                                        shutdown(c->resp_fd, SHUT_WR);
+                                if (c->resp_io)
+                                        sd_event_source_set_io_events(c->resp_io, EPOLLIN);
+                        }
+                        return;
+                }
+
+                /* Take more body out of what was read. */
+                size_t avail = c->in_len - c->in_pos;
+                if (avail > 0) {
+                        if (c->body_chunked) {
+                                size_t consumed = 0, produced = 0;
+                                int r = http_chunked_decode(&c->chunked, c->in + c->in_pos, avail,
+                                                            c->in + c->in_pos, &consumed, &produced);
+                                if (r < 0) {
+                                        conn_fail(c, r == -E2BIG ? 431 : 400);
+                                        return;
+                                }
+                                /* Decoded bytes sit at in_pos; move the
+                                 * undecoded rest right behind them. */
+                                memmove(c->in + c->in_pos + produced, c->in + c->in_pos + consumed,
+                                        avail - consumed);
+                                c->in_len -= consumed - produced;
+                                c->body_pending = produced;
+                                if (r == 1)
+                                        c->body_done = true;
+                        } else {
+                                size_t n = (uint64_t) c->body_remaining < avail ? (size_t) c->body_remaining
+                                                                                : avail;
+                                c->body_pending = n;
+                                c->body_remaining -= n;
+                                if (c->body_remaining == 0)
+                                        c->body_done = true;
+                        }
+                        if (c->body_pending > 0 || c->body_done)
+                                continue;
+                }
+                /* Need more from the client. */
+                conn_set_events(c, EPOLLIN | (c->out_len > c->out_pos ? EPOLLOUT : 0));
+                timer_set(c, TIMER_BODY);
+                return;
+        }
+}
+
+/* Parses the handler's response head and queues the client's. */
+static int conn_start_response(Conn *c)
+{
+        HttpResponseHead h;
+        char head[CONN_OUT_SIZE];
+        size_t head_len, extra;
+        int n, r;
+
+        r = http_response_head_end(c->rhead, c->rhead_len, &head_len);
+        if (r < 0)
+                return 502;
+        if (r == 0)
+                return c->resp_eof ? 502 : 0;
+        if (http_parse_response_head(c->rhead, head_len, &h) < 0)
+                return 502;
+        if (h.status < 200) {
+                /* Interim responses (100 Continue) are not relayed yet: drop
+                 * them and wait for the final one. */
+                memmove(c->rhead, c->rhead + head_len, c->rhead_len - head_len);
+                c->rhead_len -= head_len;
+                return conn_start_response(c);
+        }
+
+        c->status = h.status;
+        n = respond_head(head, sizeof(head), c, &h);
+        if (n < 0)
+                return 502;
+        c->resp_head_done = true;
+        if (conn_out_append(c, head, n) < 0)
+                return 502;
+
+        /* Body bytes that came with the head. */
+        extra = c->rhead_len - head_len;
+        if (extra > 0) {
+                memmove(c->rhead, c->rhead + head_len, extra);
+                c->rhead_len = extra;
+        } else
+                c->rhead_len = 0;
+        return -1; /* head done */
+}
+
+/* Frames body bytes from the handler for the client. */
+static int conn_queue_body(Conn *c, const char *data, size_t len)
+{
+        char line[CHUNK_HEADROOM];
+        int n, r;
+
+        if (len == 0 || c->framing == FRAMING_NONE)
+                return 0;
+        if (c->framing == FRAMING_LENGTH) {
+                if ((int64_t) len > c->resp_remaining)
+                        len = c->resp_remaining; /* the handler lied: send what was promised */
+                c->resp_remaining -= len;
+        }
+        if (c->framing == FRAMING_CHUNKED) {
+                n = snprintf(line, sizeof(line), "%zx\r\n", len);
+                if ((r = conn_out_append(c, line, n)) < 0)
+                        return r;
+        }
+        if ((r = conn_out_append(c, data, len)) < 0)
+                return r;
+        if (c->framing == FRAMING_CHUNKED)
+                if ((r = conn_out_append(c, "\r\n", 2)) < 0)
+                        return r;
+        c->bytes_sent += len;
+        return 0;
+}
+
+/* Whether everything the client will get is queued, though the handler may
+ * not have closed its socket yet: HEAD, 204 and 304 need nothing after the
+ * head, and a body of announced length ends at its last byte. Finishing
+ * here spares keep-alive clients a wait for the handler's close. */
+static bool conn_response_complete(const Conn *c)
+{
+        return c->framing == FRAMING_NONE || (c->framing == FRAMING_LENGTH && c->resp_remaining == 0);
+}
+
+/* The handler's response has ended (EOF on the response socket). */
+static void conn_response_ended(Conn *c)
+{
+        c->resp_eof = true;
+        /* What the handler still writes is not wanted, nor does it get
+         * more of the request body. */
+        c->resp_io = sd_event_source_disable_unref(c->resp_io);
+        c->body_discard = true;
+        if (c->framing == FRAMING_CHUNKED)
+                (void) conn_out_append(c, "0\r\n\r\n", 5);
+        if (c->framing == FRAMING_LENGTH && c->resp_remaining > 0)
+                /* Fewer bytes than promised: the client can only tell by
+                 * the connection closing. */
+                c->keep_alive = false;
+        if (c->framing == FRAMING_CLOSE)
+                c->keep_alive = false;
+        conn_write_ready(c);
+}
+
+/* Reads what the handler wrote. */
+static void conn_read_response(Conn *c)
+{
+        char buf[CONN_OUT_SIZE - CHUNK_HEADROOM - 8];
+        ssize_t n;
+        int r;
+
+        if (!c->resp_head_done) {
+                if (!c->rhead) {
+                        c->rhead = malloc(HTTP_HEAD_MAX);
+                        if (!c->rhead) {
+                                conn_fail(c, 500);
+                                return;
+                        }
+                }
+                do
+                        n = recv(c->resp_fd, c->rhead + c->rhead_len, HTTP_HEAD_MAX - c->rhead_len, 0);
+                while (n < 0 && errno == EINTR);
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0)
+                        c->resp_eof = true;
+                else
+                        c->rhead_len += n;
+                r = conn_start_response(c);
+                if (r > 0) {
+                        log_fields(LOG_WARNING,
+                                   (const LogField[]){{"HANDLER", c->server->root_name}, {NULL}},
+                                   "Handler %s sent no valid response head", c->server->root_name);
+                        conn_fail(c, r);
+                        return;
+                }
+                if (r == 0)
+                        return;
+                if (c->rhead_len > 0 && conn_queue_body(c, c->rhead, c->rhead_len) < 0) {
+                        conn_fail(c, 502);
+                        return;
+                }
+                c->rhead_len = 0;
+                if (c->resp_eof || conn_response_complete(c)) {
+                        conn_response_ended(c);
+                        return;
+                }
+                conn_write_ready(c);
+                return;
+        }
+
+        /* One read per wake-up, and only when the client has taken the last. */
+        if (c->out_len > c->out_pos) {
+                sd_event_source_set_io_events(c->resp_io, c->body_pending > 0 ? EPOLLOUT : 0);
+                return;
+        }
+        do
+                n = recv(c->resp_fd, buf, sizeof(buf), 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN)
+                return;
+        if (n <= 0) {
+                conn_response_ended(c);
+                return;
+        }
+        if (conn_queue_body(c, buf, n) < 0) {
+                conn_free(c);
+                return;
+        }
+        if (conn_response_complete(c)) {
+                conn_response_ended(c);
+                return;
+        }
+        conn_write_ready(c);
+}
+
+static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Conn *c = userdata;
+
+        if (revents & EPOLLOUT) {
+                conn_pump_body(c);
+                if (c->state != CONN_EXCHANGE)
+                        return 0;
+        }
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                conn_read_response(c);
+        return 0;
+}
+
+/* Hands a complete, parsed request to the root handler. */
+static void conn_start_exchange(Conn *c, HttpRequestHead *h)
+{
+        Server *s = c->server;
+        _cleanup_(req_freep) Request *req = NULL;
+        _cleanup_close_ int theirs = -EBADF;
+        int pair[2], status, r;
+
+        sd_event_now(s->event, CLOCK_REALTIME, &c->started_usec);
+        s->stats.requests++;
+        c->state = CONN_EXCHANGE;
+        c->method = h->method;
+        c->target = h->target;
+        c->host = h->host;
+        c->referer = http_request_header(h, "Referer");
+        c->user_agent = http_request_header(h, "User-Agent");
+        c->minor = h->minor;
+        c->keep_alive = h->keep_alive;
+        c->head_request = strcmp(h->method, "HEAD") == 0;
+        c->body_chunked = h->chunked;
+        c->body_remaining = h->content_length > 0 ? h->content_length : 0;
+        c->body_done = !h->chunked && c->body_remaining == 0;
+        c->body_sent = c->body_discard = false;
+        c->body_pending = 0;
+        c->chunked = (HttpChunked){};
+        c->resp_head_done = c->resp_eof = false;
+        c->rhead_len = 0;
+        c->framing = FRAMING_NONE;
+        c->resp_remaining = 0;
+        c->status = 0;
+        c->bytes_sent = 0;
+        c->in_pos = c->head_len;
+
+        if (h->content_length > 0 && (uint64_t) h->content_length > s->max_body) {
+                conn_fail(c, 413);
+                return;
+        }
+
+        status = conn_build_request(c, h, &req);
+        if (status > 0) {
+                conn_fail(c, status);
+                return;
+        }
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+                log_warning("Failed to make a response socket: %m");
+                conn_fail(c, 503);
+                return;
+        }
+        c->resp_fd = pair[0];
+        theirs = pair[1];
+        (void) fcntl(c->resp_fd, F_SETFL, O_NONBLOCK);
+
+        r = upstream_send(s->root, req, theirs);
+        if (r < 0) {
+                char uid[16];
+
+                snprintf(uid, sizeof(uid), "%d", (int) upstream_peer_uid(s->root));
+                log_fields(LOG_ERR,
+                           (const LogField[]){
+                                   {"MESSAGE_ID", MESSAGE_ID_HANDLER_UNAVAILABLE},
+                                   {"HANDLER", s->root_name},
+                                   {"SOCKET", s->root_name},
+                                   {NULL},
+                           },
+                           "Root handler %s is not available: %s", s->root_name, strerror(-r));
+                conn_fail(c, r == -EMSGSIZE ? 431 : 503);
+                return;
+        }
+        theirs = safe_close(theirs);
+
+        r = sd_event_add_io(s->event, &c->resp_io, c->resp_fd, EPOLLIN, conn_resp_io, c);
+        if (r < 0) {
+                conn_fail(c, 500);
+                return;
+        }
+        timer_set(c, TIMER_HANDLER);
+        conn_set_events(c, 0);
+        conn_pump_body(c);
+}
+
+/* Looks for a complete request in the in buffer and starts it. */
+static void conn_process(Conn *c)
+{
+        HttpRequestHead h;
+        size_t head_len;
+        int status = 0, r;
+
+        r = http_request_head_end(c->in, c->in_len, &head_len, &status);
+        if (r < 0) {
+                conn_fail(c, status);
+                return;
+        }
+        if (r == 0) {
+                if (c->in_len > 0)
+                        timer_set(c, c->timer_kind == TIMER_HEAD ? TIMER_HEAD : TIMER_HEAD);
+                return;
+        }
+        c->head_len = head_len;
+        r = http_parse_request_head(c->in, head_len, &h, &status);
+        if (r < 0) {
+                c->head_request = false;
+                conn_fail(c, status);
+                return;
+        }
+        conn_start_exchange(c, &h);
+}
+
+static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Conn *c = userdata;
+        ssize_t n;
+
+        if (revents & EPOLLOUT) {
+                conn_write_ready(c);
+                return 0;
+        }
+        if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                return 0;
+
+        n = conn_read(c);
+        if (n == -EAGAIN)
+                return 0;
+        if (n == -ENOBUFS && c->state == CONN_READ_HEAD) {
+                conn_fail(c, 431);
+                return 0;
+        }
+        if (n == -ENOBUFS) {
+                conn_set_events(c, 0);
+                return 0;
+        }
+        if (n <= 0) {
+                /* The client closed or failed. A request half sent is lost;
+                 * one that is with the handler is abandoned. */
+                if (c->state == CONN_EXCHANGE && c->started_usec > 0) {
+                        if (c->status == 0)
+                                c->status = 499; /* as nginx logs it: client closed */
+                        access_log_entry(c);
+                }
+                conn_free(c);
+                return 0;
+        }
+        if (c->state == CONN_READ_HEAD) {
+                if (c->timer_kind != TIMER_HEAD)
+                        timer_set(c, TIMER_HEAD);
+                conn_process(c);
+        } else if (c->state == CONN_EXCHANGE) {
+                timer_set(c, TIMER_BODY);
+                conn_pump_body(c);
+        }
+        return 0;
+}
+
+void conn_timeout(Conn *c, TimerKind kind)
+{
+        switch (kind) {
+        case TIMER_IDLE:
+                conn_free(c);
+                break;
+        case TIMER_HEAD:
+                conn_fail(c, 408);
+                break;
+        case TIMER_BODY:
+                conn_fail(c, 408);
+                break;
+        case TIMER_HANDLER:
+                if (c->resp_head_done)
+                        conn_free(c);
+                else {
+                        log_fields(LOG_WARNING,
+                                   (const LogField[]){{"HANDLER", c->server->root_name}, {NULL}},
+                                   "Handler %s sent no response in time", c->server->root_name);
+                        conn_fail(c, 504);
+                }
+                break;
+        default:
+                /* A client that does not take its response in time. */
+                conn_free(c);
+                break;
+        }
+}
+
+bool conn_close_if_idle(Conn *c)
+{
+        if (c->state != CONN_READ_HEAD || c->in_len > 0)
+                return false;
+        conn_free(c);
+        return true;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* htparser: the HTTP/1.x front. It accepts client connections, parses each
+ * request, hands it to the root handler with a fresh response socket, feeds
+ * the request body into that socket and relays what the handler writes back,
+ * framed for the client. It knows nothing about files or sites. */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "http.h"
+#include "upstream.h"
+
+#define SERVER_NAME "ashd"
+
+/* Buffers: allocated when a connection needs them and released when it goes
+ * idle, so that an idle keep-alive connection costs only its Conn. */
+#define CONN_IN_SIZE   HTTP_HEAD_MAX /* request head, then body bytes */
+#define CONN_OUT_SIZE  (16 * 1024)   /* response bytes on their way to the client */
+#define CHUNK_HEADROOM 18            /* room for a chunk-size line before data */
+
+typedef enum TimerKind {
+        TIMER_IDLE,    /* keep-alive, waiting for a request */
+        TIMER_HEAD,    /* a request head has begun to arrive */
+        TIMER_BODY,    /* request body progress */
+        TIMER_HANDLER, /* waiting for the handler's response head */
+        TIMER_SEND,    /* the client is slow to take the response */
+        _TIMER_MAX,
+        TIMER_NONE = -1,
+} TimerKind;
+
+typedef struct Server Server;
+typedef struct Conn Conn;
+
+/* Connections waiting in one state, in the order their deadlines expire:
+ * every connection in a list got the same timeout, so appending keeps the
+ * list sorted and one timer per list is enough. */
+typedef struct TimerList {
+        Conn *first, *last;
+        uint64_t timeout_usec;
+        sd_event_source *source;
+} TimerList;
+
+typedef struct Listener {
+        Server *server;
+        int fd;
+        bool tls;
+        char *name;
+        sd_event_source *source;
+} Listener;
+
+typedef struct Address {
+        sa_family_t family;
+        in_port_t port; /* host order */
+        uint8_t addr[16];
+} Address;
+
+typedef struct Stats {
+        uint64_t requests;
+        uint64_t status_4xx;
+        uint64_t status_5xx;
+} Stats;
+
+struct Server {
+        sd_event *event;
+        Upstream *root;
+        char *root_name;
+        Listener *listeners;
+        size_t n_listeners;
+        Conn *conns;
+        size_t n_conns;
+        size_t max_conns;
+        bool accepting_paused;
+        bool draining;
+        bool access_log;
+        TimerList timers[_TIMER_MAX];
+        uint64_t next_id;
+        uint64_t max_body;
+        uint64_t drain_usec;
+        Stats stats;
+        char date[30]; /* cached IMF-fixdate */
+        time_t date_time;
+};
+
+/* server.c */
+const char *server_date(Server *s);
+void server_conn_closed(Server *s);
+void server_update_status(Server *s);
+int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+void server_drain(Server *s);
+
+/* timer.c */
+int timers_init(Server *s, const uint64_t timeouts_usec[_TIMER_MAX]);
+void timers_done(Server *s);
+void timer_set(Conn *c, TimerKind kind);
+
+/* conn.c */
+void address_format(const Address *a, char buf[static INET6_ADDRSTRLEN]);
+int conn_new(Server *s, int fd, const Listener *l);
+Conn *conn_free(Conn *c);
+void conn_timeout(Conn *c, TimerKind kind);
+/* Closes an idle keep-alive connection now (draining). Returns whether it was idle. */
+bool conn_close_if_idle(Conn *c);
+
+/* access.c */
+void access_log_entry(const Conn *c);

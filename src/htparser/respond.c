@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "respond.h"
+#include "response.h"
+
+typedef struct Writer {
+        char *buf;
+        size_t size, len;
+        bool overflow;
+} Writer;
+
+static void put(Writer *w, const char *s, size_t n)
+{
+        if (w->overflow || n > w->size - w->len) {
+                w->overflow = true;
+                return;
+        }
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+}
+
+static void puts_(Writer *w, const char *s)
+{
+        put(w, s, strlen(s));
+}
+
+_printf_(2, 3) static void putf(Writer *w, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (w->overflow)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(w->buf + w->len, w->size - w->len, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= w->size - w->len)
+                w->overflow = true;
+        else
+                w->len += n;
+}
+
+int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only)
+{
+        Writer w = {.buf = buf, .size = size};
+        const char *reason = http_status_reason(status);
+        char body[512];
+        int n;
+
+        n = snprintf(body, sizeof(body),
+                     "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
+                     "<body><h1>%d %s</h1></body></html>\n",
+                     status, reason, status, reason);
+        putf(&w,
+             "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: " SERVER_NAME "\r\n"
+             "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+             status, reason, date, n);
+        if (!head_only)
+                put(&w, body, n);
+        return w.overflow ? -ENOBUFS : (int) w.len;
+}
+
+/* Headers that describe one connection, not the message (RFC 9110 §7.6.1),
+ * and the ones htparser sets itself. */
+static bool header_is_ours(const char *name)
+{
+        static const char *const names[] = {
+                "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer",
+                "Upgrade",    "Date",       "Content-Length",
+        };
+        if (strncasecmp(name, "X-Ash-", 6) == 0)
+                return true;
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (strcasecmp(name, names[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* A Content-Length value: digits only, no overflow; -1 if invalid. */
+static int64_t parse_length(const char *v)
+{
+        int64_t n = 0;
+
+        if (!*v)
+                return -1;
+        for (; *v; v++) {
+                if (*v < '0' || *v > '9' || n > (INT64_MAX - 9) / 10)
+                        return -1;
+                n = n * 10 + (*v - '0');
+        }
+        return n;
+}
+
+int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h)
+{
+        Writer w = {.buf = buf, .size = size};
+        const char *length = http_response_header(h, "Content-Length");
+        const char *reason = h->reason && *h->reason ? h->reason : http_status_reason(h->status);
+        bool no_body = c->head_request || h->status < 200 || h->status == 204 || h->status == 304;
+        bool server_seen = false;
+        int64_t n = length ? parse_length(length) : -1;
+
+        if (no_body)
+                c->framing = FRAMING_NONE;
+        else if (n >= 0) {
+                c->framing = FRAMING_LENGTH;
+                c->resp_remaining = n;
+        } else if (c->minor >= 1)
+                c->framing = FRAMING_CHUNKED;
+        else {
+                c->framing = FRAMING_CLOSE;
+                c->keep_alive = false;
+        }
+        if (c->server->draining)
+                c->keep_alive = false;
+
+        putf(&w, "HTTP/1.1 %d %s\r\nDate: %s\r\n", h->status, reason, server_date(c->server));
+        for (size_t i = 0; i < h->n_headers; i++) {
+                const HttpHeader *hd = &h->headers[i];
+
+                if (header_is_ours(hd->name))
+                        continue;
+                if (strcasecmp(hd->name, "Server") == 0)
+                        server_seen = true;
+                puts_(&w, hd->name);
+                put(&w, ": ", 2);
+                puts_(&w, hd->value);
+                put(&w, "\r\n", 2);
+        }
+        if (!server_seen)
+                puts_(&w, "Server: " SERVER_NAME "\r\n");
+        /* A HEAD response keeps the length a GET would have had; 204 and
+         * 1xx never carry one (RFC 9110 §8.6). */
+        if (c->framing == FRAMING_LENGTH ||
+            (c->head_request && n >= 0 && h->status >= 200 && h->status != 204))
+                putf(&w, "Content-Length: %" PRId64 "\r\n", n);
+        if (c->framing == FRAMING_CHUNKED)
+                puts_(&w, "Transfer-Encoding: chunked\r\n");
+        if (!c->keep_alive)
+                puts_(&w, "Connection: close\r\n");
+        else if (c->minor == 0)
+                puts_(&w, "Connection: keep-alive\r\n");
+        put(&w, "\r\n", 2);
+        return w.overflow ? -ENOBUFS : (int) w.len;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "conn.h"
+#include "response.h"
+
+/* The Date header value, formatted once per second. */
+const char *server_date(Server *s)
+{
+        uint64_t now;
+        time_t t;
+
+        sd_event_now(s->event, CLOCK_REALTIME, &now);
+        t = now / 1000000;
+        if (t != s->date_time) {
+                http_date(t, s->date);
+                s->date_time = t;
+        }
+        return s->date;
+}
+
+static void server_set_accepting(Server *s, bool on)
+{
+        for (size_t i = 0; i < s->n_listeners; i++)
+                sd_event_source_set_enabled(s->listeners[i].source, on ? SD_EVENT_ON : SD_EVENT_OFF);
+        s->accepting_paused = !on;
+}
+
+/* A connection went: accept again below the limit, finish a drain. */
+void server_conn_closed(Server *s)
+{
+        if (s->draining) {
+                if (s->n_conns == 0)
+                        sd_event_exit(s->event, 0);
+                return;
+        }
+        if (s->accepting_paused && s->n_conns < s->max_conns)
+                server_set_accepting(s, true);
+}
+
+void server_update_status(Server *s)
+{
+        sd_notifyf(false, "STATUS=%s%zu connections, %" PRIu64 " requests, %" PRIu64 " 4xx, %" PRIu64 " 5xx",
+                   s->draining ? "Draining: " : "", s->n_conns, s->stats.requests, s->stats.status_4xx,
+                   s->stats.status_5xx);
+}
+
+/* Accepts what is pending on one listener, up to the connection limit. */
+int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        Listener *l = userdata;
+        Server *s = l->server;
+
+        for (int i = 0; i < 64; i++) {
+                int cfd;
+
+                if (s->n_conns >= s->max_conns) {
+                        /* Connections wait in the kernel's backlog rather
+                         * than cost us file descriptors we do not have. */
+                        server_set_accepting(s, false);
+                        return 0;
+                }
+                cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0) {
+                        if (errno == EMFILE || errno == ENFILE) {
+                                server_set_accepting(s, false);
+                                s->max_conns = s->n_conns > 0 ? s->n_conns : 1;
+                        }
+                        return 0;
+                }
+                (void) conn_new(s, cfd, l);
+        }
+        return 0;
+}
+
+/* Stops accepting and closes idle connections; the loop ends when the last
+ * connection has finished its exchange. */
+void server_drain(Server *s)
+{
+        Conn *c, *next;
+
+        if (s->draining)
+                return;
+        server_set_accepting(s, false);
+        s->draining = true;
+        for (c = s->conns; c; c = next) {
+                next = c->next;
+                conn_close_if_idle(c);
+        }
+        if (s->n_conns == 0)
+                sd_event_exit(s->event, 0);
+}

@@ -1,0 +1,412 @@
+# SPDX-License-Identifier: MIT
+"""htparser through real sockets: raw HTTP from Python and curl in front,
+the test handler behind it (forked ashd-style, or activated on its own
+socket), every rule with the status code it must produce."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import ashdtest
+from ashdtest import binary
+from launch import Launcher
+
+HTPARSER = binary("htparser")
+HANDLER = binary("test-handler")
+
+
+def recv_response(sock, head_only=False):
+    """Reads one HTTP response (head, then a body framed by Content-Length,
+    chunked, or close). Returns (status, headers, body, raw head)."""
+    sock.settimeout(ashdtest.TIMEOUT)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        b = sock.recv(65536)
+        if not b:
+            raise EOFError(f"connection closed before a response head: {buf!r}")
+        buf += b
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers.setdefault(k.strip().lower(), v.strip())
+    if head_only or status in (204, 304) or 100 <= status < 200:
+        return status, headers, b"", head, rest
+    if "content-length" in headers:
+        n = int(headers["content-length"])
+        while len(rest) < n:
+            b = sock.recv(65536)
+            if not b:
+                raise EOFError("body cut short")
+            rest += b
+        return status, headers, rest[:n], head, rest[n:]
+    if headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += sock.recv(65536)
+            line, _, rest = rest.partition(b"\r\n")
+            size = int(line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                rest += sock.recv(65536)
+            body += rest[:size]
+            rest = rest[size + 2 :]
+            if size == 0:
+                return status, headers, body, head, rest
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return status, headers, rest, head, b""
+        rest += b
+
+
+def is_closed(sock):
+    """Whether the server closed the connection (EOF or reset)."""
+    sock.settimeout(ashdtest.TIMEOUT)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+class HtparserTestCase(ashdtest.TempDirTestCase):
+    htparser_args = ()
+
+    def start(self, *args, root=None):
+        """htparser on an activated TCP socket; the root handler forked from
+        it unless root (a socket path) is given."""
+        argv = [HTPARSER, *self.htparser_args, *args]
+        if root:
+            argv += ["--root-socket", root]
+        else:
+            argv += ["--", HANDLER]
+        launcher = Launcher(["-l", "http=tcp:127.0.0.1:0"], argv)
+        self.addCleanup(launcher.close)
+        launcher.wait_ready()
+        self.launcher = launcher
+        self.addr = launcher.address("http")
+        return launcher
+
+    def connect(self):
+        s = socket.create_connection(self.addr, timeout=ashdtest.TIMEOUT)
+        self.addCleanup(s.close)
+        return s
+
+    def exchange(self, raw, head_only=False):
+        s = self.connect()
+        s.sendall(raw)
+        return s, recv_response(s, head_only)
+
+    def url(self, path="/"):
+        return f"http://{self.addr[0]}:{self.addr[1]}{path}"
+
+
+class BasicTest(HtparserTestCase):
+    def setUp(self):
+        super().setUp()
+        self.start()
+
+    def test_get_reaches_handler_with_trusted_headers(self):
+        s, (status, headers, body, _, _) = self.exchange(
+            b"GET /a/b%20c?x=1 HTTP/1.1\r\nHost: example.org\r\nX-Ash-Address: 6.6.6.6\r\n"
+            b"x-ash-protocol: https\r\nAccept: */*\r\n\r\n"
+        )
+        self.assertEqual(status, 200)
+        text = body.decode()
+        self.assertIn("method: GET\n", text)
+        self.assertIn("url: /a/b%20c?x=1\n", text)
+        self.assertIn("rest: a/b%20c\n", text)
+        self.assertIn("header: Host: example.org\n", text)
+        # The client's X-Ash- headers are gone; htparser's own are there.
+        self.assertNotIn("6.6.6.6", text)
+        self.assertNotIn("x-ash-protocol", text)
+        self.assertIn("header: X-Ash-Address: 127.0.0.1\n", text)
+        self.assertIn("header: X-Ash-Protocol: http\n", text)
+        self.assertIn(f"header: X-Ash-Server-Port: {self.addr[1]}\n", text)
+        self.assertRegex(text, r"header: X-Ash-Port: \d+\n")
+        self.assertRegex(text, r"header: X-Ash-Connection-Id: \d+\n")
+        self.assertIn("date", headers)
+        self.assertEqual(headers["server"], "ashd")
+
+    def test_curl(self):
+        out = subprocess.run(
+            ["curl", "-sS", "-i", "--max-time", "10", self.url("/curl")], capture_output=True, timeout=20
+        )
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(b"HTTP/1.1 200 OK", out.stdout)
+        self.assertIn(b"rest: curl", out.stdout)
+
+    def test_keep_alive_and_pipelining_in_order(self):
+        s = self.connect()
+        s.sendall(b"".join(f"GET /p{i} HTTP/1.1\r\nHost: h\r\n\r\n".encode() for i in range(5)))
+        rest = b""
+        for i in range(5):
+            # recv_response may read ahead: feed leftovers back.
+            status, _, body, _, rest = self._recv_with(s, rest)
+            self.assertEqual(status, 200)
+            self.assertIn(f"rest: p{i}\n".encode(), body)
+
+    def _recv_with(self, s, leftover):
+        class Prefixed:
+            def __init__(self, sock, data):
+                self.sock, self.data = sock, data
+
+            def settimeout(self, t):
+                self.sock.settimeout(t)
+
+            def recv(self, n):
+                if self.data:
+                    d, self.data = self.data, b""
+                    return d
+                return self.sock.recv(n)
+
+        return recv_response(Prefixed(s, leftover))
+
+    def test_http10_closes_by_default_and_keeps_alive_on_request(self):
+        s, (status, headers, _, _, _) = self.exchange(b"GET / HTTP/1.0\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertTrue(is_closed(s))
+        s, (status, headers, _, _, _) = self.exchange(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        self.assertEqual(headers.get("connection"), "keep-alive")
+        s.sendall(b"GET /second HTTP/1.0\r\n\r\n")
+        self.assertIn(b"rest: second", recv_response(s)[2])
+
+    def test_connection_close_honoured(self):
+        s, (status, headers, _, _, _) = self.exchange(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(is_closed(s))
+
+    def test_head_has_no_body(self):
+        s, (status, headers, body, _, rest) = self.exchange(b"HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n", head_only=True)
+        self.assertEqual(status, 200)
+        self.assertIn("content-length", headers)
+        # The connection goes on, and no body bytes precede the next response.
+        s.sendall(b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+        status, _, body, _, _ = self._recv_with(s, rest)
+        self.assertIn(b"rest: next", body)
+
+    def test_content_length_body(self):
+        payload = os.urandom(200000)
+        s, (status, _, body, _, _) = self.exchange(
+            b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-whatever\r\n"
+            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        self.assertEqual(status, 200)
+        self.assertEqual(body, f"body: {len(payload)}\n".encode())
+        s.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertIn(b"rest: after", recv_response(s)[2])
+
+    def test_chunked_body_with_extensions_and_trailers(self):
+        s, (status, _, body, _, _) = self.exchange(
+            b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5;ext=1\r\nhello\r\n"
+            b"A\r\n0123456789\r\n"
+            b"0\r\nX-Trailer: yes\r\n\r\n"
+        )
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"body: 15\n")
+        # The trailer and chunk framing were not taken for a next request.
+        s.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertIn(b"rest: after", recv_response(s)[2])
+
+    def test_response_without_length_chunked_for_http11(self):
+        s, (status, headers, body, _, _) = self.exchange(b"GET /nolength HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+        self.assertEqual(body, b"no length here\n")
+        # Bare-LF head from the handler, normalised; the connection goes on.
+        s.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertIn(b"rest: after", recv_response(s)[2])
+
+    def test_response_without_length_closes_for_http10(self):
+        s, (status, headers, body, _, _) = self.exchange(b"GET /nolength HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertNotIn("transfer-encoding", headers)
+        self.assertNotIn("content-length", headers)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertEqual(body, b"no length here\n")
+
+    def test_no_body_statuses(self):
+        for code in (204, 304):
+            s, (status, headers, body, _, rest) = self.exchange(f"GET /status/{code} HTTP/1.1\r\nHost: h\r\n\r\n".encode())
+            self.assertEqual(status, code)
+            self.assertNotIn("content-length", headers) if code == 204 else None
+            self.assertNotIn("transfer-encoding", headers)
+            s.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+            status, _, body, _, _ = self._recv_with(s, rest)
+            self.assertEqual(status, 200, f"after {code}")
+
+    def test_handler_status_passed_on(self):
+        s, (status, _, body, _, _) = self.exchange(b"GET /status/404 HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 404)
+        self.assertEqual(body, b"status 404\n")
+
+    def test_handler_without_response_is_502_and_server_lives(self):
+        s, (status, _, _, _, _) = self.exchange(b"GET /silent HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 502)
+        self.assertTrue(is_closed(s))
+        self.assertEqual(self.exchange(b"GET /ok HTTP/1.1\r\nHost: h\r\n\r\n")[1][0], 200)
+
+    def test_forked_root_handler_restarts(self):
+        _, (status, _, body, _, _) = self.exchange(b"GET /exit HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        pid1 = [l for l in body.decode().splitlines() if l.startswith("pid: ")][0]
+        _, (status, _, body, _, _) = self.exchange(b"GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        pid2 = [l for l in body.decode().splitlines() if l.startswith("pid: ")][0]
+        self.assertNotEqual(pid1, pid2)
+
+
+class StrictParsingTest(HtparserTestCase):
+    """Each malformed request gets its status and, where the framing is in
+    doubt, a closed connection: never a silent close."""
+
+    def setUp(self):
+        super().setUp()
+        self.start()
+
+    def assert_refused(self, raw, status):
+        s, (got, headers, _, _, _) = self.exchange(raw)
+        self.assertEqual(got, status, raw)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(is_closed(s))
+
+    def test_bad_method_token(self):
+        self.assert_refused(b"G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400)
+
+    def test_space_before_colon(self):
+        self.assert_refused(b"GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400)
+
+    def test_obs_fold(self):
+        self.assert_refused(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n", 400)
+
+    def test_bare_cr(self):
+        self.assert_refused(b"GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n", 400)
+
+    def test_nul(self):
+        self.assert_refused(b"GET / HTTP/1.1\r\nHost: h\x00\r\n\r\n", 400)
+
+    def test_missing_host(self):
+        self.assert_refused(b"GET / HTTP/1.1\r\n\r\n", 400)
+
+    def test_two_hosts(self):
+        self.assert_refused(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400)
+
+    def test_content_length_and_transfer_encoding(self):
+        self.assert_refused(
+            b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400
+        )
+
+    def test_conflicting_content_lengths(self):
+        self.assert_refused(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd", 400)
+
+    def test_invalid_content_length(self):
+        self.assert_refused(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +4\r\n\r\nabcd", 400)
+
+    def test_unknown_transfer_encoding(self):
+        self.assert_refused(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501)
+
+    def test_transfer_encoding_not_final_chunked(self):
+        self.assert_refused(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 501)
+
+    def test_bad_chunk_size(self):
+        self.assert_refused(b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400)
+
+    def test_unsupported_version(self):
+        self.assert_refused(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505)
+
+    def test_request_line_too_long(self):
+        self.assert_refused(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: h\r\n\r\n", 414)
+
+    def test_head_too_large(self):
+        self.assert_refused(
+            b"GET / HTTP/1.1\r\nHost: h\r\n" + b"".join(b"X-%d: %s\r\n" % (i, b"v" * 900) for i in range(40)) + b"\r\n",
+            431,
+        )
+
+    def test_too_many_headers(self):
+        self.assert_refused(
+            b"GET / HTTP/1.1\r\nHost: h\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(150)) + b"\r\n", 431
+        )
+
+    def test_absolute_form_takes_host_from_target(self):
+        s, (status, _, body, _, _) = self.exchange(b"GET http://Example.ORG:8080/abs/x?q HTTP/1.1\r\nHost: other\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertIn(b"rest: abs/x\n", body)
+        self.assertIn(b"header: Host: Example.ORG:8080\n", body)
+
+    def test_options_asterisk(self):
+        s, (status, _, body, _, _) = self.exchange(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertIn(b"url: *\n", body)
+        self.assertIn(b"rest: \n", body)
+
+
+class LimitsAndFailuresTest(HtparserTestCase):
+    htparser_args = ("--head-timeout=0.5", "--max-body=1000")
+
+    def test_slow_head_is_408(self):
+        self.start()
+        s = self.connect()
+        s.sendall(b"GET / HTTP/1.1\r\nHost:")
+        status = recv_response(s)[0]
+        self.assertEqual(status, 408)
+        self.assertTrue(is_closed(s))
+
+    def test_body_over_limit_is_413(self):
+        self.start()
+        s, (status, headers, _, _, _) = self.exchange(b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: 1001\r\n\r\n")
+        self.assertEqual(status, 413)
+        self.assertTrue(is_closed(s))
+
+    def test_root_handler_missing_is_503_and_recovers(self):
+        path = os.path.join(self.tmp, "root.sock")
+        self.start(root=path)
+        s, (status, headers, body, _, _) = self.exchange(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 503)
+        self.launcher.wait_stderr("is not available")
+        # The handler comes up: the next request is served.
+        handler = Launcher(["-l", f"root=unix:{path}"], [HANDLER])
+        self.addCleanup(handler.close)
+        handler.wait_ready()
+        self.assertEqual(self.exchange(b"GET /up HTTP/1.1\r\nHost: h\r\n\r\n")[1][0], 200)
+
+    def test_sigterm_drains_in_flight_request(self):
+        self.start()
+        idle = self.connect()
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        recv_response(idle)
+        busy = self.connect()
+        # The handler waits for the whole body; half of it is sent.
+        busy.sendall(b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n12345")
+        # htparser's live counters say when it has taken the second request.
+        self.launcher.wait_for("notify", match=lambda e: "2 requests" in e.assignment)
+        self.launcher.send_signal(signal.SIGTERM)
+        self.launcher.wait_notify("STOPPING=1")
+        # The idle keep-alive connection is closed; the busy one finishes.
+        self.assertTrue(is_closed(idle))
+        busy.sendall(b"67890")
+        status, headers, body, _, _ = recv_response(busy)
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b"body: 10\n")
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertEqual(self.launcher.wait_exited().status, ("status", 0))
+
+    def test_connection_limit_pauses_accepting(self):
+        self.start("--max-connections=2")
+        a, b = self.connect(), self.connect()
+        for s in (a, b):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            self.assertEqual(recv_response(s)[0], 200)
+        c = self.connect()  # completes in the kernel's backlog
+        c.sendall(b"GET /third HTTP/1.1\r\nHost: h\r\n\r\n")
+        c.settimeout(0.3)
+        with self.assertRaises(TimeoutError):
+            c.recv(1)
+        a.close()
+        self.assertIn(b"rest: third", recv_response(c)[2])
