@@ -20,8 +20,7 @@
 #include "launch.h"
 
 /* Looks up a user by name or number, as --user takes it. */
-int user_lookup(const char *name, User *ret)
-{
+int user_lookup(const char *name, User *ret) {
         struct passwd *pw;
         User u = {};
         char *end;
@@ -52,8 +51,7 @@ int user_lookup(const char *name, User *ret)
         return 0;
 }
 
-void user_done(User *u)
-{
+void user_done(User *u) {
         free(u->name);
         free(u->home);
         free(u->shell);
@@ -62,8 +60,7 @@ void user_done(User *u)
 
 /* Reports why the child could not become PROGRAM and ends it with a
  * systemd-style status, so that the parent reports "exited PID status N". */
-_noreturn_ _printf_(2, 3) static void child_fail(int status, const char *format, ...)
-{
+_noreturn_ _printf_(2, 3) static void child_fail(int status, const char *format, ...) {
         int saved = errno;
         va_list ap;
 
@@ -77,8 +74,7 @@ _noreturn_ _printf_(2, 3) static void child_fail(int status, const char *format,
 
 /* Sets every signal back to its default action and unblocks them all, since
  * both are inherited across exec and the launcher blocks and ignores some. */
-static int reset_signals(void)
-{
+static int reset_signals(void) {
         struct sigaction sa = {
                 .sa_handler = SIG_DFL,
         };
@@ -98,8 +94,7 @@ static int reset_signals(void)
 }
 
 /* A service's stdin is /dev/null (StandardInput=null), not our terminal or pipe. */
-static int stdin_from_null(void)
-{
+static int stdin_from_null(void) {
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
@@ -117,8 +112,7 @@ static int stdin_from_null(void)
 /* Puts fds[i] at 3 + i without CLOEXEC and closes every other fd from 3 up.
  * The fds may themselves sit anywhere in 3..3+n-1, in any order, so all of
  * them are first copied above that range, and only then moved down. */
-static int install_listen_fds(const int *fds, size_t n)
-{
+static int install_listen_fds(const int *fds, size_t n) {
         _cleanup_free_ int *high = NULL;
         int first_free = 3 + (int) n;
 
@@ -149,8 +143,7 @@ static int install_listen_fds(const int *fds, size_t n)
 }
 
 /* Sets name=value as a decimal number. */
-static int setenv_number(const char *name, uint64_t value)
-{
+static int setenv_number(const char *name, uint64_t value) {
         char buf[32];
 
         snprintf(buf, sizeof(buf), "%" PRIu64, value);
@@ -160,8 +153,7 @@ static int setenv_number(const char *name, uint64_t value)
 /* Builds the environment of PROGRAM: ours without stale activation variables,
  * then the service's own, then --setenv, which may override anything (a test
  * may want a wrong LISTEN_PID on purpose). */
-static int setup_environment(const ExecConfig *c)
-{
+static int setup_environment(const ExecConfig *c) {
         static const char *const stale[] = {
                 "LISTEN_FDS",    "LISTEN_PID",    "LISTEN_FDNAMES",
                 "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
@@ -209,8 +201,7 @@ static int setup_environment(const ExecConfig *c)
 }
 
 /* Everything between fork() and execvp(), in the child; never returns. */
-_noreturn_ static void child_exec(const ExecConfig *c, pid_t parent)
-{
+_noreturn_ static void child_exec(const ExecConfig *c, pid_t parent) {
         int r;
 
         r = reset_signals();
@@ -262,8 +253,7 @@ _noreturn_ static void child_exec(const ExecConfig *c, pid_t parent)
 }
 
 /* Forks and execs PROGRAM; a failure after the fork shows as its exit status. */
-int child_spawn(const ExecConfig *c, pid_t *ret_pid)
-{
+int child_spawn(const ExecConfig *c, pid_t *ret_pid) {
         pid_t parent = getpid();
         pid_t pid;
 

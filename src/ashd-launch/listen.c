@@ -17,8 +17,7 @@
 /* Whether name may appear in LISTEN_FDNAMES: as systemd's rule (no ':', no
  * control characters, at most 255 bytes), and no spaces either, so that the
  * report lines stay split on spaces. */
-static bool fdname_is_valid(const char *name)
-{
+static bool fdname_is_valid(const char *name) {
         size_t n = strlen(name);
 
         if (n == 0 || n > 255)
@@ -30,8 +29,7 @@ static bool fdname_is_valid(const char *name)
 }
 
 /* Parses a decimal port number 0..65535. */
-static int parse_port(const char *s, uint16_t *ret)
-{
+static int parse_port(const char *s, uint16_t *ret) {
         char *end;
         unsigned long v;
 
@@ -46,8 +44,7 @@ static int parse_port(const char *s, uint16_t *ret)
 }
 
 /* Parses ADDR:PORT, where ADDR is a numeric IPv4 address or [IPv6]. */
-static int parse_inet(const char *spec, Listener *l)
-{
+static int parse_inet(const char *spec, Listener *l) {
         _cleanup_free_ char *host = NULL;
         const char *port_string;
         uint16_t port;
@@ -93,8 +90,7 @@ static int parse_inet(const char *spec, Listener *l)
 }
 
 /* Parses a unix socket path; a leading '@' names an abstract socket. */
-static int parse_unix(const char *path, int type, Listener *l)
-{
+static int parse_unix(const char *path, int type, Listener *l) {
         size_t n = strlen(path);
 
         if (n == 0 || n >= sizeof(l->address.un.sun_path))
@@ -118,8 +114,7 @@ static int parse_unix(const char *path, int type, Listener *l)
 }
 
 /* Parses a --listen argument, NAME=SPEC, into a Listener that is not open yet. */
-int listener_parse(const char *arg, Listener *ret)
-{
+int listener_parse(const char *arg, Listener *ret) {
         Listener l = {
                 .fd = -EBADF,
         };
@@ -157,8 +152,7 @@ int listener_parse(const char *arg, Listener *ret)
 
 /* Removes a socket file left behind at path by an earlier run; anything that
  * is not a socket stays, and binding over it fails. */
-static int remove_stale_socket(const char *path)
-{
+static int remove_stale_socket(const char *path) {
         struct stat st;
 
         if (lstat(path, &st) < 0)
@@ -172,8 +166,7 @@ static int remove_stale_socket(const char *path)
 
 /* Binds a unix socket file with its final mode already set, so that it is
  * never reachable with a wider mode than asked for, then gives it its owner. */
-static int bind_unix_file(int fd, Listener *l, const SocketOwnership *ownership)
-{
+static int bind_unix_file(int fd, Listener *l, const SocketOwnership *ownership) {
         _cleanup_free_ char *unlink_path = NULL;
         mode_t old_umask;
         int r;
@@ -200,8 +193,7 @@ static int bind_unix_file(int fd, Listener *l, const SocketOwnership *ownership)
 }
 
 /* Creates, binds and listens on the socket of l. */
-int listener_open(Listener *l, const SocketOwnership *ownership)
-{
+int listener_open(Listener *l, const SocketOwnership *ownership) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -239,8 +231,7 @@ int listener_open(Listener *l, const SocketOwnership *ownership)
 }
 
 /* Formats the bound address as "127.0.0.1:PORT", "[::1]:PORT" or the unix path. */
-int listener_format_address(const Listener *l, char **ret)
-{
+int listener_format_address(const Listener *l, char **ret) {
         char host[INET6_ADDRSTRLEN];
         char *s = NULL;
         int r;
@@ -270,8 +261,7 @@ int listener_format_address(const Listener *l, char **ret)
 }
 
 /* Closes the socket, removes its file and frees l. */
-void listener_done(Listener *l)
-{
+void listener_done(Listener *l) {
         l->io = sd_event_source_unref(l->io);
         l->fd = safe_close(l->fd);
         if (l->unlink_path)

@@ -54,8 +54,7 @@ static const char usage[] =
         "SIGHUP: passed on to PROGRAM.\n";
 
 /* Writes one event line to stdout and flushes it, so a test sees it at once. */
-void report(const char *format, ...)
-{
+void report(const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
@@ -65,8 +64,7 @@ void report(const char *format, ...)
         fflush(stdout);
 }
 
-static int parse_unsigned(const char *s, unsigned long long max, unsigned long long *ret)
-{
+static int parse_unsigned(const char *s, unsigned long long max, unsigned long long *ret) {
         unsigned long long v;
         char *end;
 
@@ -81,8 +79,7 @@ static int parse_unsigned(const char *s, unsigned long long max, unsigned long l
 }
 
 /* Parses a number of seconds, fractions allowed, into microseconds. */
-static int parse_seconds(const char *s, uint64_t *ret)
-{
+static int parse_seconds(const char *s, uint64_t *ret) {
         char *end;
         double v;
 
@@ -97,8 +94,7 @@ static int parse_seconds(const char *s, uint64_t *ret)
 }
 
 /* A user name or number, for --socket-user. */
-static int parse_uid(const char *s, uid_t *ret)
-{
+static int parse_uid(const char *s, uid_t *ret) {
         unsigned long long v;
         struct passwd *pw = getpwnam(s);
 
@@ -113,8 +109,7 @@ static int parse_uid(const char *s, uid_t *ret)
 }
 
 /* A group name or number, for --socket-group. */
-static int parse_gid(const char *s, gid_t *ret)
-{
+static int parse_gid(const char *s, gid_t *ret) {
         unsigned long long v;
         struct group *gr = getgrnam(s);
 
@@ -128,8 +123,7 @@ static int parse_gid(const char *s, gid_t *ret)
         return 0;
 }
 
-static int add_listener(Launcher *l, const char *arg)
-{
+static int add_listener(Launcher *l, const char *arg) {
         Listener *array;
         int r;
 
@@ -146,8 +140,7 @@ static int add_listener(Launcher *l, const char *arg)
 }
 
 /* Appends a --setenv NAME=VALUE to the NULL-terminated list. */
-static int add_environment(Launcher *l, const char *assignment)
-{
+static int add_environment(Launcher *l, const char *assignment) {
         size_t n = 0;
         char **array;
 
@@ -164,8 +157,7 @@ static int add_environment(Launcher *l, const char *assignment)
         return array[n] ? 0 : -ENOMEM;
 }
 
-static _printf_(1, 2) int option_error(const char *format, ...)
-{
+static _printf_(1, 2) int option_error(const char *format, ...) {
         va_list ap;
 
         fputs("ashd-launch: ", stderr);
@@ -178,8 +170,7 @@ static _printf_(1, 2) int option_error(const char *format, ...)
 
 /* Reads the options into l and the ownership of unix socket files; returns 0
  * for --help, positive to go on, -EINVAL after saying what is wrong. */
-static int parse_argv(int argc, char **argv, Launcher *l, SocketOwnership *ownership)
-{
+static int parse_argv(int argc, char **argv, Launcher *l, SocketOwnership *ownership) {
         enum {
                 ARG_SOCKET_MODE = 0x100,
                 ARG_SOCKET_USER,
@@ -311,8 +302,7 @@ static int parse_argv(int argc, char **argv, Launcher *l, SocketOwnership *owner
 
 /* Makes sure fds 0, 1 and 2 are open, so that no socket lands there and
  * report lines go where stdout was meant to go. */
-static int ensure_std_fds(void)
-{
+static int ensure_std_fds(void) {
         for (int fd = 0; fd < 3; fd++) {
                 if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
                         continue;
@@ -327,8 +317,7 @@ static int ensure_std_fds(void)
 }
 
 /* Binds every --listen socket, reporting each, and collects their fds and names. */
-static int open_listeners(Launcher *l, const SocketOwnership *ownership)
-{
+static int open_listeners(Launcher *l, const SocketOwnership *ownership) {
         size_t names_length = 1;
 
         l->fds = calloc(l->n_listeners ? l->n_listeners : 1, sizeof(int));
@@ -371,8 +360,7 @@ static int open_listeners(Launcher *l, const SocketOwnership *ownership)
 }
 
 /* Frees everything, removes the socket files, and kills PROGRAM if it still runs. */
-static void launcher_done(Launcher *l)
-{
+static void launcher_done(Launcher *l) {
         /* First, as freeing it kills and reaps a PROGRAM that still runs. */
         l->child_source = sd_event_source_unref(l->child_source);
         l->watchdog_timer = sd_event_source_unref(l->watchdog_timer);
@@ -391,8 +379,7 @@ static void launcher_done(Launcher *l)
         l->event = sd_event_unref(l->event);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
         _cleanup_(launcher_done) Launcher l = {
                 .use_notify = true,
                 .notify_access = NOTIFY_ACCESS_MAIN,

@@ -17,8 +17,7 @@
 
 /* Opens the notify socket at a fresh abstract address and returns that
  * address as NOTIFY_SOCKET spells it ("@ashd-launch/PID/RANDOM"). */
-int notify_open(int *ret_fd, char **ret_address)
-{
+int notify_open(int *ret_fd, char **ret_address) {
         struct sockaddr_un sa = {
                 .sun_family = AF_UNIX,
         };
@@ -53,8 +52,7 @@ int notify_open(int *ret_fd, char **ret_address)
 }
 
 /* Closes every fd that a control message carries. */
-static void close_passed_fds(struct cmsghdr *cmsg)
-{
+static void close_passed_fds(struct cmsghdr *cmsg) {
         size_t n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         int fds[NOTIFY_FD_MAX];
 
@@ -69,8 +67,7 @@ static void close_passed_fds(struct cmsghdr *cmsg)
  * into *ret_pid. Any fds that came with it (FDSTORE=1) are closed: there is
  * no fd store here. Returns the length, -EAGAIN when nothing is queued, and
  * -EMSGSIZE/-EBADMSG for a datagram that was read but must be ignored. */
-int notify_receive(int fd, char *buf, size_t size, pid_t *ret_pid)
-{
+int notify_receive(int fd, char *buf, size_t size, pid_t *ret_pid) {
         union {
                 struct cmsghdr header;
                 uint8_t buffer[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * NOTIFY_FD_MAX)];

@@ -17,14 +17,12 @@
 
 #include "launch.h"
 
-static void service_exit(Launcher *l, int code)
-{
+static void service_exit(Launcher *l, int code) {
         (void) sd_event_exit(l->event, code);
 }
 
 /* The loop's idea of now, or the clock's before the loop has run. */
-static uint64_t now_usec(Launcher *l)
-{
+static uint64_t now_usec(Launcher *l) {
         uint64_t t;
 
         if (sd_event_now(l->event, CLOCK_MONOTONIC, &t) < 0) {
@@ -35,8 +33,7 @@ static uint64_t now_usec(Launcher *l)
         return t;
 }
 
-static int set_listeners_enabled(Launcher *l, int enabled)
-{
+static int set_listeners_enabled(Launcher *l, int enabled) {
         for (size_t i = 0; i < l->n_listeners; i++) {
                 int r = sd_event_source_set_enabled(l->listeners[i].io, enabled);
                 if (r < 0)
@@ -46,8 +43,7 @@ static int set_listeners_enabled(Launcher *l, int enabled)
 }
 
 /* Sends sig to PROGRAM through its pidfd, which cannot hit a recycled pid. */
-static void service_kill(Launcher *l, int sig)
-{
+static void service_kill(Launcher *l, int sig) {
         int r;
 
         if (l->pid <= 0)
@@ -59,8 +55,7 @@ static void service_kill(Launcher *l, int sig)
 }
 
 /* Arms the one-shot timer s to fire usec from now. */
-static int arm_timer(sd_event_source *s, uint64_t usec)
-{
+static int arm_timer(sd_event_source *s, uint64_t usec) {
         int r = sd_event_source_set_time_relative(s, usec);
         if (r < 0)
                 return r;
@@ -69,8 +64,7 @@ static int arm_timer(sd_event_source *s, uint64_t usec)
 
 /* Goes back to watching the listening sockets: the next connection starts
  * PROGRAM again, and it waits in the backlog until PROGRAM accepts it. */
-static int service_wait(Launcher *l)
-{
+static int service_wait(Launcher *l) {
         int r = set_listeners_enabled(l, SD_EVENT_ON);
         if (r < 0)
                 return r;
@@ -80,8 +74,7 @@ static int service_wait(Launcher *l)
 
 /* Records a start in the rate limit; false once more than
  * start_limit_burst starts fall within start_limit_interval_usec. */
-static bool start_limit_test(Launcher *l)
-{
+static bool start_limit_test(Launcher *l) {
         uint64_t now = now_usec(l);
 
         if (l->start_limit_burst == 0)
@@ -96,8 +89,7 @@ static bool start_limit_test(Launcher *l)
         return true;
 }
 
-static void service_ready(Launcher *l)
-{
+static void service_ready(Launcher *l) {
         if (l->ready)
                 return;
         l->ready = true;
@@ -107,8 +99,7 @@ static void service_ready(Launcher *l)
 static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
 
 /* Starts PROGRAM, unless it has been started too often lately (then gives up). */
-static int service_start(Launcher *l)
-{
+static int service_start(Launcher *l) {
         pid_t pid;
         int r;
 
@@ -155,16 +146,14 @@ static int service_start(Launcher *l)
 }
 
 /* Replaces control characters, so that one assignment stays one report line. */
-static void sanitize(char *s)
-{
+static void sanitize(char *s) {
         for (; *s; s++)
                 if ((unsigned char) *s < ' ' || *s == 0x7f)
                         *s = '?';
 }
 
 /* No WATCHDOG=1 in time (or WATCHDOG=trigger): SIGABRT, as systemd's WatchdogSignal=. */
-static void watchdog_fire(Launcher *l)
-{
+static void watchdog_fire(Launcher *l) {
         int r;
 
         if (l->pid <= 0 || l->watchdog_fired)
@@ -181,8 +170,7 @@ static void watchdog_fire(Launcher *l)
 }
 
 /* A WATCHDOG=1 arrived: the timeout starts over. */
-static void watchdog_reset(Launcher *l)
-{
+static void watchdog_reset(Launcher *l) {
         int r;
 
         if (l->pid <= 0 || l->watchdog_fired || l->watchdog_usec == 0)
@@ -193,8 +181,7 @@ static void watchdog_reset(Launcher *l)
 }
 
 /* Parses a WATCHDOG_USEC= value sent by PROGRAM to change its own timeout. */
-static int parse_usec(const char *s, uint64_t *ret)
-{
+static int parse_usec(const char *s, uint64_t *ret) {
         char *end;
         unsigned long long v;
 
@@ -210,8 +197,7 @@ static int parse_usec(const char *s, uint64_t *ret)
 
 /* Acts on one notify datagram: reports each assignment, then does what they
  * ask, in the manner of systemd's service_notify_message(). */
-static void service_notify_message(Launcher *l, pid_t sender, char *message)
-{
+static void service_notify_message(Launcher *l, pid_t sender, char *message) {
         bool ready = false, reloading = false, watchdog = false, trigger = false;
         uint64_t watchdog_usec = 0;
         char *state = NULL;
@@ -254,8 +240,7 @@ static void service_notify_message(Launcher *l, pid_t sender, char *message)
 }
 
 /* Handles every queued notify datagram. */
-static void notify_drain(Launcher *l)
-{
+static void notify_drain(Launcher *l) {
         char buf[NOTIFY_BUFFER_MAX + 1];
 
         if (l->notify_fd < 0)
@@ -278,16 +263,14 @@ static void notify_drain(Launcher *l)
         }
 }
 
-static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         notify_drain(userdata);
         return 0;
 }
 
 /* PROGRAM exited: report how, then exit with its status (stopping, --once)
  * or wait for the next connection. */
-static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
-{
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Launcher *l = userdata;
         int code, r;
 
@@ -323,8 +306,7 @@ static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata
 
 /* A connection waits on a listening socket while PROGRAM is down: start it,
  * as a socket unit starts its service. */
-static int on_connection_pending(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int on_connection_pending(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Launcher *l = userdata;
         int r;
 
@@ -338,15 +320,13 @@ static int on_connection_pending(sd_event_source *s, int fd, uint32_t revents, v
         return 0;
 }
 
-static int on_watchdog_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
+static int on_watchdog_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         watchdog_fire(userdata);
         return 0;
 }
 
 /* The stop (or abort) timed out: SIGKILL, as systemd's SendSIGKILL=yes. */
-static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
+static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Launcher *l = userdata;
 
         if (l->pid <= 0)
@@ -359,8 +339,7 @@ static int on_kill_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* SIGTERM and SIGINT stop PROGRAM with SIGTERM, then us with its status;
  * SIGHUP is passed on for a reload. */
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Launcher *l = userdata;
         int r;
 
@@ -389,8 +368,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 /* Adds the event sources, then starts PROGRAM at once or waits for the first
  * connection (--lazy). The signals must be blocked already. */
-int service_setup(Launcher *l)
-{
+int service_setup(Launcher *l) {
         static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
         int r;
 

@@ -12,8 +12,7 @@
 
 /* Copies untrusted text for the MESSAGE line the way Combined Log Format
  * readers expect: quotes, backslashes and anything unprintable as \xHH. */
-static void clf_escape(char *out, size_t size, const char *in)
-{
+static void clf_escape(char *out, size_t size, const char *in) {
         size_t o = 0;
 
         if (!in || !*in)
@@ -31,8 +30,7 @@ static void clf_escape(char *out, size_t size, const char *in)
 
 /* One journal entry per request: Combined Log Format in MESSAGE, each part
  * in a field of its own. */
-void access_log_entry(const Conn *c)
-{
+void access_log_entry(const Conn *c) {
         Server *s = c->server;
         char addr[INET6_ADDRSTRLEN], port[8], status[8], bytes[24], duration[24], when[40];
         char method[64], target[1024], referer[512], agent[512];

@@ -13,14 +13,14 @@
 #include "messages.h"
 #include "request.h"
 #include "respond.h"
+#include "tls.h"
 #include "url.h"
 
 static void conn_process(Conn *c);
 static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-static void address_from_sockaddr(Address *a, const struct sockaddr_storage *sa)
-{
+static void address_from_sockaddr(Address *a, const struct sockaddr_storage *sa) {
         *a = (Address){.family = sa->ss_family};
         if (sa->ss_family == AF_INET) {
                 const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
@@ -34,15 +34,13 @@ static void address_from_sockaddr(Address *a, const struct sockaddr_storage *sa)
 }
 
 /* The address as text; "" for a Unix socket. */
-void address_format(const Address *a, char buf[static INET6_ADDRSTRLEN])
-{
+void address_format(const Address *a, char buf[static INET6_ADDRSTRLEN]) {
         buf[0] = 0;
         if (a->family == AF_INET || a->family == AF_INET6)
                 inet_ntop(a->family, a->addr, buf, INET6_ADDRSTRLEN);
 }
 
-int conn_new(Server *s, int fd, const Listener *l)
-{
+int conn_new(Server *s, int fd, const Listener *l) {
         struct sockaddr_storage sa;
         socklen_t len;
         Conn *c;
@@ -66,8 +64,17 @@ int conn_new(Server *s, int fd, const Listener *l)
         if (getsockname(fd, (struct sockaddr *) &sa, &len) == 0)
                 address_from_sockaddr(&c->local, &sa);
 
+        if (l->tls) {
+                r = tls_conn_new(s->tls, fd, &c->tls_conn);
+                if (r < 0) {
+                        safe_close(fd);
+                        free(c);
+                        return r;
+                }
+        }
         r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_io, c);
         if (r < 0) {
+                tls_conn_free(c->tls_conn);
                 safe_close(fd);
                 free(c);
                 return r;
@@ -81,14 +88,12 @@ int conn_new(Server *s, int fd, const Listener *l)
         return 0;
 }
 
-static void conn_end_exchange_io(Conn *c)
-{
+static void conn_end_exchange_io(Conn *c) {
         c->resp_io = sd_event_source_disable_unref(c->resp_io);
         c->resp_fd = safe_close(c->resp_fd);
 }
 
-Conn *conn_free(Conn *c)
-{
+Conn *conn_free(Conn *c) {
         Server *s;
 
         if (!c)
@@ -97,6 +102,10 @@ Conn *conn_free(Conn *c)
         timer_set(c, TIMER_NONE);
         conn_end_exchange_io(c);
         sd_event_source_disable_unref(c->io);
+        if (c->tls_conn) {
+                tls_conn_shutdown(c->tls_conn);
+                tls_conn_free(c->tls_conn);
+        }
         safe_close(c->fd);
         if (c->prev)
                 c->prev->next = c->next;
@@ -113,15 +122,58 @@ Conn *conn_free(Conn *c)
         return NULL;
 }
 
-static void conn_set_events(Conn *c, uint32_t events)
-{
-        sd_event_source_set_io_events(c->io, events);
+/* What the connection waits for, plus what the TLS library waits for on
+ * the socket to finish an operation we asked of it. */
+static void conn_set_events(Conn *c, uint32_t events) {
+        sd_event_source_set_io_events(c->io, events | c->tls_want);
+}
+
+/* After a TLS operation returned -EAGAIN: the library may need the other
+ * direction (a read that must write handshake bytes, or the reverse). */
+static void conn_tls_blocked(Conn *c, uint32_t natural) {
+        uint32_t want = tls_conn_events(c->tls_conn) & ~natural;
+        uint32_t events = 0;
+
+        if (!want)
+                return;
+        c->tls_want = want;
+        sd_event_source_get_io_events(c->io, &events);
+        sd_event_source_set_io_events(c->io, events | want);
+}
+
+static ssize_t conn_send(Conn *c, const char *buf, size_t len) {
+        ssize_t n;
+
+        if (c->tls_conn) {
+                n = tls_conn_write(c->tls_conn, buf, len);
+                if (n == -EAGAIN)
+                        conn_tls_blocked(c, EPOLLOUT);
+                return n;
+        }
+        do
+                n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : n;
+}
+
+static ssize_t conn_recv(Conn *c, char *buf, size_t len) {
+        ssize_t n;
+
+        if (c->tls_conn) {
+                n = tls_conn_read(c->tls_conn, buf, len);
+                if (n == -EAGAIN)
+                        conn_tls_blocked(c, EPOLLIN);
+                return n;
+        }
+        do
+                n = recv(c->fd, buf, len, 0);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : n;
 }
 
 /* Queues bytes for the client. The out buffer holds at most one response
  * head plus one chunk at a time. */
-static int conn_out_append(Conn *c, const char *data, size_t len)
-{
+static int conn_out_append(Conn *c, const char *data, size_t len) {
         if (!c->out) {
                 c->out = malloc(CONN_OUT_SIZE);
                 if (!c->out)
@@ -144,8 +196,7 @@ static int conn_out_append(Conn *c, const char *data, size_t len)
 
 /* Sends an error response of htparser's own and closes the connection
  * after it: used where the request's framing cannot be trusted. */
-static void conn_fail(Conn *c, int status)
-{
+static void conn_fail(Conn *c, int status) {
         char buf[1024];
         int n;
 
@@ -171,17 +222,13 @@ static void conn_fail(Conn *c, int status)
 
 /* Writes queued bytes. Returns 1 when all are written, 0 when the socket is
  * full, -errno when the client is gone. */
-static int conn_flush(Conn *c)
-{
+static int conn_flush(Conn *c) {
         while (c->out_pos < c->out_len) {
-                ssize_t n = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN)
-                                return 0;
-                        return -errno;
-                }
+                ssize_t n = conn_send(c, c->out + c->out_pos, c->out_len - c->out_pos);
+                if (n == -EAGAIN)
+                        return 0;
+                if (n < 0)
+                        return n;
                 c->out_pos += n;
         }
         c->out_pos = c->out_len = 0;
@@ -189,8 +236,7 @@ static int conn_flush(Conn *c)
 }
 
 /* The exchange is over: log it, and either read the next request or close. */
-static void conn_exchange_done(Conn *c)
-{
+static void conn_exchange_done(Conn *c) {
         Server *s = c->server;
         size_t rest;
 
@@ -228,8 +274,7 @@ static void conn_exchange_done(Conn *c)
                 conn_process(c);
 }
 
-static void conn_write_ready(Conn *c)
-{
+static void conn_write_ready(Conn *c) {
         int r;
 
         r = conn_flush(c);
@@ -262,8 +307,7 @@ static void conn_write_ready(Conn *c)
 
 /* Reads from the client into the in buffer. Returns bytes read, 0 at EOF,
  * -EAGAIN, -ENOBUFS when the buffer is full, or another -errno. */
-static ssize_t conn_read(Conn *c)
-{
+static ssize_t conn_read(Conn *c) {
         ssize_t n;
 
         if (!c->in) {
@@ -279,18 +323,24 @@ static ssize_t conn_read(Conn *c)
         }
         if (c->in_len == CONN_IN_SIZE)
                 return -ENOBUFS;
-        do
-                n = recv(c->fd, c->in + c->in_len, CONN_IN_SIZE - c->in_len, 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
+        n = conn_recv(c, c->in + c->in_len, CONN_IN_SIZE - c->in_len);
+        if (n <= 0)
+                return n;
         c->in_len += n;
+        /* TLS hands out one record per read; what it decrypted beyond it
+         * would not wake us up again. */
+        while (c->tls_conn && c->in_len < CONN_IN_SIZE && tls_conn_pending(c->tls_conn)) {
+                ssize_t m = conn_recv(c, c->in + c->in_len, CONN_IN_SIZE - c->in_len);
+                if (m <= 0)
+                        break;
+                c->in_len += m;
+                n += m;
+        }
         return n;
 }
 
 /* Adds the X-Ash-* headers that only htparser may set. */
-static int conn_add_trusted_headers(Conn *c, Request *req)
-{
+static int conn_add_trusted_headers(Conn *c, Request *req) {
         char addr[INET6_ADDRSTRLEN], num[24];
         int r;
 
@@ -309,13 +359,23 @@ static int conn_add_trusted_headers(Conn *c, Request *req)
         if ((r = req_header_add(req, "X-Ash-Protocol", c->tls ? "https" : "http")) < 0)
                 return r;
         snprintf(num, sizeof(num), "%" PRIu64, c->id);
-        return req_header_add(req, "X-Ash-Connection-Id", num);
+        if ((r = req_header_add(req, "X-Ash-Connection-Id", num)) < 0)
+                return r;
+        if (c->tls_conn) {
+                const char *name = tls_conn_server_name(c->tls_conn);
+
+                if ((r = req_header_add(req, "X-Ash-TLS-Protocol", tls_conn_version(c->tls_conn))) < 0 ||
+                    (r = req_header_add(req, "X-Ash-TLS-Cipher", tls_conn_cipher(c->tls_conn))) < 0)
+                        return r;
+                if (name && (r = req_header_add(req, "X-Ash-TLS-Server-Name", name)) < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* Builds the ashd(7) request from a parsed head. Returns 0, or the HTTP
  * status to answer with. */
-static int conn_build_request(Conn *c, const HttpRequestHead *h, Request **ret)
-{
+static int conn_build_request(Conn *c, const HttpRequestHead *h, Request **ret) {
         _cleanup_(req_freep) Request *req = NULL;
         _cleanup_free_ char *rest = NULL;
         bool host_seen = false;
@@ -354,8 +414,7 @@ static int conn_build_request(Conn *c, const HttpRequestHead *h, Request **ret)
 }
 
 /* Writes pending body bytes to the handler and decodes more. */
-static void conn_pump_body(Conn *c)
-{
+static void conn_pump_body(Conn *c) {
         for (;;) {
                 if (c->body_pending > 0) {
                         ssize_t n;
@@ -432,8 +491,7 @@ static void conn_pump_body(Conn *c)
 }
 
 /* Parses the handler's response head and queues the client's. */
-static int conn_start_response(Conn *c)
-{
+static int conn_start_response(Conn *c) {
         HttpResponseHead h;
         char head[CONN_OUT_SIZE];
         size_t head_len, extra;
@@ -473,8 +531,7 @@ static int conn_start_response(Conn *c)
 }
 
 /* Frames body bytes from the handler for the client. */
-static int conn_queue_body(Conn *c, const char *data, size_t len)
-{
+static int conn_queue_body(Conn *c, const char *data, size_t len) {
         char line[CHUNK_HEADROOM];
         int n, r;
 
@@ -503,14 +560,12 @@ static int conn_queue_body(Conn *c, const char *data, size_t len)
  * not have closed its socket yet: HEAD, 204 and 304 need nothing after the
  * head, and a body of announced length ends at its last byte. Finishing
  * here spares keep-alive clients a wait for the handler's close. */
-static bool conn_response_complete(const Conn *c)
-{
+static bool conn_response_complete(const Conn *c) {
         return c->framing == FRAMING_NONE || (c->framing == FRAMING_LENGTH && c->resp_remaining == 0);
 }
 
 /* The handler's response has ended (EOF on the response socket). */
-static void conn_response_ended(Conn *c)
-{
+static void conn_response_ended(Conn *c) {
         c->resp_eof = true;
         /* What the handler still writes is not wanted, nor does it get
          * more of the request body. */
@@ -528,8 +583,7 @@ static void conn_response_ended(Conn *c)
 }
 
 /* Reads what the handler wrote. */
-static void conn_read_response(Conn *c)
-{
+static void conn_read_response(Conn *c) {
         char buf[CONN_OUT_SIZE - CHUNK_HEADROOM - 8];
         ssize_t n;
         int r;
@@ -599,8 +653,7 @@ static void conn_read_response(Conn *c)
         conn_write_ready(c);
 }
 
-static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Conn *c = userdata;
 
         if (revents & EPOLLOUT) {
@@ -614,8 +667,7 @@ static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *user
 }
 
 /* Hands a complete, parsed request to the root handler. */
-static void conn_start_exchange(Conn *c, HttpRequestHead *h)
-{
+static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         Server *s = c->server;
         _cleanup_(req_freep) Request *req = NULL;
         _cleanup_close_ int theirs = -EBADF;
@@ -695,8 +747,7 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h)
 }
 
 /* Looks for a complete request in the in buffer and starts it. */
-static void conn_process(Conn *c)
-{
+static void conn_process(Conn *c) {
         HttpRequestHead h;
         size_t head_len;
         int status = 0, r;
@@ -721,11 +772,19 @@ static void conn_process(Conn *c)
         conn_start_exchange(c, &h);
 }
 
-static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Conn *c = userdata;
         ssize_t n;
 
+        if (c->tls_want) {
+                /* The TLS library waited for this socket event to finish a
+                 * read (or write): retry that one. */
+                if (c->tls_want & revents & EPOLLOUT)
+                        revents = (revents & ~EPOLLOUT) | EPOLLIN;
+                else if (c->tls_want & revents & EPOLLIN)
+                        revents = (revents & ~EPOLLIN) | EPOLLOUT;
+                c->tls_want = 0;
+        }
         if (revents & EPOLLOUT) {
                 conn_write_ready(c);
                 return 0;
@@ -766,8 +825,7 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-void conn_timeout(Conn *c, TimerKind kind)
-{
+void conn_timeout(Conn *c, TimerKind kind) {
         switch (kind) {
         case TIMER_IDLE:
                 conn_free(c);
@@ -795,8 +853,7 @@ void conn_timeout(Conn *c, TimerKind kind)
         }
 }
 
-bool conn_close_if_idle(Conn *c)
-{
+bool conn_close_if_idle(Conn *c) {
         if (c->state != CONN_READ_HEAD || c->in_len > 0)
                 return false;
         conn_free(c);

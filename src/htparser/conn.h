@@ -4,6 +4,7 @@
 /* One client connection and the request exchange it is in. */
 
 #include "htparser.h"
+#include "tls.h"
 
 typedef enum ConnState {
         CONN_READ_HEAD, /* waiting for (the rest of) a request head */
@@ -30,6 +31,8 @@ struct Conn {
         uint64_t id;
         Address peer, local;
         bool tls;
+        TlsConn *tls_conn;
+        uint32_t tls_want; /* events the TLS library waits for besides ours */
         ConnState state;
 
         /* Request bytes: the head stays at the start while its exchange

@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "http.h"
+#include "tls.h"
 #include "upstream.h"
 
 #define SERVER_NAME "ashd"
@@ -81,6 +82,12 @@ struct Server {
         uint64_t next_id;
         uint64_t max_body;
         uint64_t drain_usec;
+        /* TLS: every certificate named on the command line, loaded into
+         * one config (SNI chooses); a reload loads them again. */
+        TlsCertSpec *certs;
+        size_t n_certs;
+        bool has_tls_listener;
+        TlsConfig *tls;
         Stats stats;
         char date[30]; /* cached IMF-fixdate */
         time_t date_time;
@@ -92,6 +99,9 @@ void server_conn_closed(Server *s);
 void server_update_status(Server *s);
 int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 void server_drain(Server *s);
+int server_add_cert(Server *s, const char *cert, const char *key);
+/* (Re)loads the certificates; on failure logs and keeps the old ones. */
+int server_load_tls(Server *s);
 
 /* timer.c */
 int timers_init(Server *s, const uint64_t timeouts_usec[_TIMER_MAX]);

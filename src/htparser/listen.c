@@ -12,8 +12,7 @@
 #include "listen.h"
 #include "log.h"
 
-int portspec_parse(const char *spec, PortSpec *ret)
-{
+int portspec_parse(const char *spec, PortSpec *ret) {
         PortSpec p = {.port = "80"};
         const char *params;
         size_t kind_len;
@@ -47,9 +46,12 @@ int portspec_parse(const char *spec, PortSpec *ret)
                 } else if (klen == 4 && strncmp(s, "addr", 4) == 0 && vlen > 0 && vlen < sizeof(p.addr)) {
                         memcpy(p.addr, eq + 1, vlen);
                         p.addr[vlen] = 0;
-                } else if (p.tls && ((klen == 4 && strncmp(s, "cert", 4) == 0) ||
-                                     (klen == 3 && strncmp(s, "key", 3) == 0))) {
-                        /* TLS parameters are read by the TLS set-up. */
+                } else if (p.tls && klen == 4 && strncmp(s, "cert", 4) == 0 && vlen > 0 && vlen < sizeof(p.cert)) {
+                        memcpy(p.cert, eq + 1, vlen);
+                        p.cert[vlen] = 0;
+                } else if (p.tls && klen == 3 && strncmp(s, "key", 3) == 0 && vlen > 0 && vlen < sizeof(p.key)) {
+                        memcpy(p.key, eq + 1, vlen);
+                        p.key[vlen] = 0;
                 } else {
                         log_error("Invalid PORTSPEC '%s': unknown or bad parameter '%.*s'", spec, (int) klen,
                                   s);
@@ -57,12 +59,15 @@ int portspec_parse(const char *spec, PortSpec *ret)
                 }
                 s = *end ? end + 1 : end;
         }
+        if (p.tls && (!*p.cert) != (!*p.key)) {
+                log_error("Invalid PORTSPEC '%s': cert= and key= go together", spec);
+                return -EINVAL;
+        }
         *ret = p;
         return 0;
 }
 
-static int listener_add(Server *s, int fd, bool tls, const char *name)
-{
+static int listener_add(Server *s, int fd, bool tls, const char *name) {
         Listener *l, *all;
         int r;
 
@@ -72,6 +77,9 @@ static int listener_add(Server *s, int fd, bool tls, const char *name)
                 return -ENOMEM;
         }
         s->listeners = all;
+        /* The array moved: the sources must find their listener again. */
+        for (size_t i = 0; i < s->n_listeners; i++)
+                sd_event_source_set_userdata(all[i].source, &all[i]);
         l = &s->listeners[s->n_listeners];
         *l = (Listener){.server = s, .fd = fd, .tls = tls, .name = strdup(name)};
         if (!l->name) {
@@ -88,8 +96,7 @@ static int listener_add(Server *s, int fd, bool tls, const char *name)
 }
 
 /* Binds one PORTSPEC's address (every address it resolves to). */
-static int listen_portspec(Server *s, const char *spec)
-{
+static int listen_portspec(Server *s, const char *spec) {
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
         struct addrinfo *ai = NULL;
         PortSpec p;
@@ -99,8 +106,9 @@ static int listen_portspec(Server *s, const char *spec)
         if (r < 0)
                 return r;
         if (p.tls) {
-                log_error("PORTSPEC '%s': TLS is not available in this build yet", spec);
-                return -EOPNOTSUPP;
+                s->has_tls_listener = true;
+                if (*p.cert && (r = server_add_cert(s, p.cert, p.key)) < 0)
+                        return r;
         }
         r = getaddrinfo(*p.addr ? p.addr : NULL, p.port, &hints, &ai);
         if (r != 0) {
@@ -141,8 +149,7 @@ static int listen_portspec(Server *s, const char *spec)
         return 0;
 }
 
-int listen_setup(Server *s, char **portspecs, int n)
-{
+int listen_setup(Server *s, char **portspecs, int n) {
         _cleanup_strv_ char **names = NULL;
         int n_fds, r;
 
@@ -158,12 +165,8 @@ int listen_setup(Server *s, char **portspecs, int n)
                         log_error("Activated socket %d (%s) is not a listening stream socket", fd, name);
                         return -EINVAL;
                 }
-                if (tls) {
-                        log_error(
-                                "Activated socket '%s' needs TLS, which is not available in this build yet",
-                                name);
-                        return -EOPNOTSUPP;
-                }
+                if (tls)
+                        s->has_tls_listener = true;
                 r = listener_add(s, fd, tls, name);
                 if (r < 0)
                         return log_errno(LOG_ERR, r, "Failed to watch socket %s: %m", name);
@@ -180,8 +183,7 @@ int listen_setup(Server *s, char **portspecs, int n)
         return 0;
 }
 
-void listen_done(Server *s)
-{
+void listen_done(Server *s) {
         for (size_t i = 0; i < s->n_listeners; i++) {
                 sd_event_source_disable_unref(s->listeners[i].source);
                 safe_close(s->listeners[i].fd);

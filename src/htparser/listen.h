@@ -7,11 +7,14 @@
 #include "htparser.h"
 
 /* A PORTSPEC, "plain:port=PORT,addr=ADDRESS" (both parameters optional;
- * port 80, every address). */
+ * port 80, every address) or "ssl:port=PORT,addr=ADDRESS,cert=FILE,key=FILE"
+ * (port 443). */
 typedef struct PortSpec {
         bool tls;
         char port[8];
         char addr[64];
+        char cert[256]; /* ssl: only */
+        char key[256];
 } PortSpec;
 
 /* Parses one PORTSPEC; -EINVAL with a message on stderr if it is wrong. */

@@ -17,6 +17,7 @@
 
 #define DEFAULT_ROOT_SOCKET "/run/ashd/root.sock"
 #define USEC_PER_SEC        1000000ULL
+#define MAX_CERTS           64
 
 typedef struct Options {
         const char *root_socket;
@@ -28,10 +29,11 @@ typedef struct Options {
         uint64_t drain_usec;
         uint64_t max_body;
         size_t max_conns;
+        TlsCertSpec certs[MAX_CERTS];
+        int n_certs;
 } Options;
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
         fputs("Usage: htparser [OPTIONS] [PORTSPEC...] [-- ROOT-HANDLER [ARGS...]]\n"
               "\n"
               "The HTTP/1.x front of ashd. Listens on the sockets systemd passes (named\n"
@@ -40,6 +42,7 @@ static void usage(FILE *f)
               "activated handler socket at --root-socket.\n"
               "\n"
               "PORTSPEC: plain:port=PORT[,addr=ADDRESS]\n"
+              "          ssl:port=PORT[,addr=ADDRESS][,cert=FILE,key=FILE]\n"
               "\n"
               "  --root-socket=PATH       root handler socket (default " DEFAULT_ROOT_SOCKET ")\n"
               "  --access-log=journal|off one journal entry per request (default journal)\n"
@@ -51,12 +54,16 @@ static void usage(FILE *f)
               "  --handler-timeout=SEC    time for the handler to respond (504; default 300)\n"
               "  --send-timeout=SEC       time for the client to take response bytes (default 60)\n"
               "  --drain-timeout=SEC      on SIGTERM, time for requests in flight (default 30)\n"
-              "  -h, --help\n",
+              "  --tls-cert=FILE --tls-key=FILE  a certificate (chain) and its key; repeat\n"
+              "                           for more names (chosen by SNI). Relative names are\n"
+              "                           looked up in $CREDENTIALS_DIRECTORY when set.\n"
+              "  -h, --help\n"
+              "\n"
+              "SIGHUP reloads the certificates; SIGTERM stops accepting and drains.\n",
               f);
 }
 
-static int parse_seconds(const char *s, uint64_t *ret)
-{
+static int parse_seconds(const char *s, uint64_t *ret) {
         char *end;
         double d;
 
@@ -68,8 +75,7 @@ static int parse_seconds(const char *s, uint64_t *ret)
         return 0;
 }
 
-static int parse_options(int argc, char **argv, Options *o)
-{
+static int parse_options(int argc, char **argv, Options *o) {
         enum {
                 ARG_ROOT_SOCKET = 0x100,
                 ARG_ACCESS_LOG,
@@ -81,6 +87,8 @@ static int parse_options(int argc, char **argv, Options *o)
                 ARG_HANDLER,
                 ARG_SEND,
                 ARG_DRAIN,
+                ARG_TLS_CERT,
+                ARG_TLS_KEY,
         };
         static const struct option options[] = {
                 {"root-socket", required_argument, NULL, ARG_ROOT_SOCKET},
@@ -93,6 +101,8 @@ static int parse_options(int argc, char **argv, Options *o)
                 {"handler-timeout", required_argument, NULL, ARG_HANDLER},
                 {"send-timeout", required_argument, NULL, ARG_SEND},
                 {"drain-timeout", required_argument, NULL, ARG_DRAIN},
+                {"tls-cert", required_argument, NULL, ARG_TLS_CERT},
+                {"tls-key", required_argument, NULL, ARG_TLS_KEY},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -176,6 +186,20 @@ static int parse_options(int argc, char **argv, Options *o)
                                 o->timeouts[timer_of[c - ARG_IDLE]] = usec;
                         break;
                 }
+                case ARG_TLS_CERT:
+                        if (o->n_certs >= MAX_CERTS) {
+                                fprintf(stderr, "htparser: more than %d certificates\n", MAX_CERTS);
+                                return -EINVAL;
+                        }
+                        o->certs[o->n_certs++].cert = optarg;
+                        break;
+                case ARG_TLS_KEY:
+                        if (o->n_certs == 0 || o->certs[o->n_certs - 1].key) {
+                                fprintf(stderr, "htparser: --tls-key must follow its --tls-cert\n");
+                                return -EINVAL;
+                        }
+                        o->certs[o->n_certs - 1].key = optarg;
+                        break;
                 case 'h':
                         usage(stdout);
                         exit(0);
@@ -205,21 +229,24 @@ static int parse_options(int argc, char **argv, Options *o)
                         return -EINVAL;
                 }
         }
+        for (int i = 0; i < o->n_certs; i++)
+                if (!o->certs[i].key) {
+                        fprintf(stderr, "htparser: --tls-cert %s has no --tls-key\n", o->certs[i].cert);
+                        return -EINVAL;
+                }
         if (!o->root_argv && !o->root_socket)
                 o->root_socket = DEFAULT_ROOT_SOCKET;
         return 0;
 }
 
-static int on_drain_deadline(sd_event_source *source, uint64_t usec, void *userdata)
-{
+static int on_drain_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
         Server *s = userdata;
 
         log_warning("Drain deadline reached with %zu connections still open", s->n_conns);
         return sd_event_exit(s->event, 0);
 }
 
-static int on_terminate(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
-{
+static int on_terminate(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         Server *s = userdata;
         uint64_t now;
 
@@ -235,8 +262,18 @@ static int on_terminate(sd_event_source *source, const struct signalfd_siginfo *
         return 0;
 }
 
-static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdata)
-{
+static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        Server *s = userdata;
+
+        sd_notify(false, "RELOADING=1\nSTATUS=Reloading certificates");
+        if (server_load_tls(s) >= 0 && s->has_tls_listener)
+                log_info("Certificates reloaded");
+        sd_notify(false, "READY=1");
+        server_update_status(s);
+        return 0;
+}
+
+static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         Server *s = userdata;
         static Stats last;
         static size_t last_conns = SIZE_MAX;
@@ -250,8 +287,7 @@ static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdat
         return 0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         Server server = {};
         Options o;
@@ -278,7 +314,13 @@ int main(int argc, char **argv)
         server.max_body = o.max_body;
         server.drain_usec = o.drain_usec;
 
+        for (int i = 0; i < o.n_certs; i++)
+                if (server_add_cert(&server, o.certs[i].cert, o.certs[i].key) < 0)
+                        return log_error("Out of memory"), 1;
         r = listen_setup(&server, o.portspecs, o.n_portspecs);
+        if (r < 0)
+                return 1;
+        r = server_load_tls(&server);
         if (r < 0)
                 return 1;
 
@@ -298,6 +340,7 @@ int main(int argc, char **argv)
 
         sd_event_add_signal(event, NULL, SIGTERM, on_terminate, &server);
         sd_event_add_signal(event, NULL, SIGINT, on_terminate, &server);
+        sd_event_add_signal(event, NULL, SIGHUP, on_reload, &server);
         sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, USEC_PER_SEC, USEC_PER_SEC / 10,
                                    on_status_timer, &server);
         /* WATCHDOG=1 from the loop itself, when systemd asks for it. */
@@ -311,5 +354,11 @@ int main(int argc, char **argv)
         timers_done(&server);
         listen_done(&server);
         upstream_free(server.root);
+        tls_config_unref(server.tls);
+        for (size_t i = 0; i < server.n_certs; i++) {
+                free((char *) server.certs[i].cert);
+                free((char *) server.certs[i].key);
+        }
+        free(server.certs);
         return r < 0 ? 1 : 0;
 }

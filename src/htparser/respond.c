@@ -16,8 +16,7 @@ typedef struct Writer {
         bool overflow;
 } Writer;
 
-static void put(Writer *w, const char *s, size_t n)
-{
+static void put(Writer *w, const char *s, size_t n) {
         if (w->overflow || n > w->size - w->len) {
                 w->overflow = true;
                 return;
@@ -26,13 +25,11 @@ static void put(Writer *w, const char *s, size_t n)
         w->len += n;
 }
 
-static void puts_(Writer *w, const char *s)
-{
+static void puts_(Writer *w, const char *s) {
         put(w, s, strlen(s));
 }
 
-_printf_(2, 3) static void putf(Writer *w, const char *fmt, ...)
-{
+_printf_(2, 3) static void putf(Writer *w, const char *fmt, ...) {
         va_list ap;
         int n;
 
@@ -47,8 +44,7 @@ _printf_(2, 3) static void putf(Writer *w, const char *fmt, ...)
                 w->len += n;
 }
 
-int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only)
-{
+int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only) {
         Writer w = {.buf = buf, .size = size};
         const char *reason = http_status_reason(status);
         char body[512];
@@ -69,8 +65,7 @@ int respond_error_page(char *buf, size_t size, int status, const char *date, boo
 
 /* Headers that describe one connection, not the message (RFC 9110 §7.6.1),
  * and the ones htparser sets itself. */
-static bool header_is_ours(const char *name)
-{
+static bool header_is_ours(const char *name) {
         static const char *const names[] = {
                 "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer",
                 "Upgrade",    "Date",       "Content-Length",
@@ -84,8 +79,7 @@ static bool header_is_ours(const char *name)
 }
 
 /* A Content-Length value: digits only, no overflow; -1 if invalid. */
-static int64_t parse_length(const char *v)
-{
+static int64_t parse_length(const char *v) {
         int64_t n = 0;
 
         if (!*v)
@@ -98,8 +92,7 @@ static int64_t parse_length(const char *v)
         return n;
 }
 
-int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h)
-{
+int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
         Writer w = {.buf = buf, .size = size};
         const char *length = http_response_header(h, "Content-Length");
         const char *reason = h->reason && *h->reason ? h->reason : http_status_reason(h->status);

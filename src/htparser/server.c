@@ -2,16 +2,20 @@
 #define _GNU_SOURCE
 
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "conn.h"
+#include "log.h"
+#include "messages.h"
 #include "response.h"
 
 /* The Date header value, formatted once per second. */
-const char *server_date(Server *s)
-{
+const char *server_date(Server *s) {
         uint64_t now;
         time_t t;
 
@@ -24,16 +28,14 @@ const char *server_date(Server *s)
         return s->date;
 }
 
-static void server_set_accepting(Server *s, bool on)
-{
+static void server_set_accepting(Server *s, bool on) {
         for (size_t i = 0; i < s->n_listeners; i++)
                 sd_event_source_set_enabled(s->listeners[i].source, on ? SD_EVENT_ON : SD_EVENT_OFF);
         s->accepting_paused = !on;
 }
 
 /* A connection went: accept again below the limit, finish a drain. */
-void server_conn_closed(Server *s)
-{
+void server_conn_closed(Server *s) {
         if (s->draining) {
                 if (s->n_conns == 0)
                         sd_event_exit(s->event, 0);
@@ -43,16 +45,14 @@ void server_conn_closed(Server *s)
                 server_set_accepting(s, true);
 }
 
-void server_update_status(Server *s)
-{
+void server_update_status(Server *s) {
         sd_notifyf(false, "STATUS=%s%zu connections, %" PRIu64 " requests, %" PRIu64 " 4xx, %" PRIu64 " 5xx",
                    s->draining ? "Draining: " : "", s->n_conns, s->stats.requests, s->stats.status_4xx,
                    s->stats.status_5xx);
 }
 
 /* Accepts what is pending on one listener, up to the connection limit. */
-int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata)
-{
+int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Listener *l = userdata;
         Server *s = l->server;
 
@@ -80,8 +80,7 @@ int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userd
 
 /* Stops accepting and closes idle connections; the loop ends when the last
  * connection has finished its exchange. */
-void server_drain(Server *s)
-{
+void server_drain(Server *s) {
         Conn *c, *next;
 
         if (s->draining)
@@ -94,4 +93,45 @@ void server_drain(Server *s)
         }
         if (s->n_conns == 0)
                 sd_event_exit(s->event, 0);
+}
+
+int server_add_cert(Server *s, const char *cert, const char *key) {
+        TlsCertSpec *all;
+
+        all = reallocarray(s->certs, s->n_certs + 1, sizeof(TlsCertSpec));
+        if (!all)
+                return -ENOMEM;
+        s->certs = all;
+        all[s->n_certs] = (TlsCertSpec){.cert = strdup(cert), .key = strdup(key)};
+        if (!all[s->n_certs].cert || !all[s->n_certs].key)
+                return -ENOMEM;
+        s->n_certs++;
+        return 0;
+}
+
+int server_load_tls(Server *s) {
+        _cleanup_free_ char *error = NULL;
+        TlsConfig *config = NULL;
+        int r;
+
+        if (!s->has_tls_listener)
+                return 0;
+        if (s->n_certs == 0) {
+                log_error("A TLS socket needs a certificate: --tls-cert=FILE --tls-key=FILE, or "
+                          "ssl:cert=FILE,key=FILE");
+                return -EINVAL;
+        }
+        r = tls_config_new(s->certs, s->n_certs, &config, &error);
+        if (r < 0) {
+                log_fields(LOG_ERR,
+                           (const LogField[]){{"MESSAGE_ID", MESSAGE_ID_CONFIG_ERROR}, {"CONFIG_FILE", s->certs[0].cert},
+                                              {NULL}},
+                           "Certificates refused%s: %s", s->tls ? ", keeping the ones in use" : "",
+                           error ? error : strerror(-r));
+                return r;
+        }
+        /* Connections made with the old config keep their reference. */
+        tls_config_unref(s->tls);
+        s->tls = config;
+        return 0;
 }

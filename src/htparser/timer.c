@@ -4,8 +4,7 @@
 
 #include "conn.h"
 
-static void timer_list_arm(TimerList *t)
-{
+static void timer_list_arm(TimerList *t) {
         if (!t->first) {
                 sd_event_source_set_enabled(t->source, SD_EVENT_OFF);
                 return;
@@ -14,8 +13,7 @@ static void timer_list_arm(TimerList *t)
         sd_event_source_set_enabled(t->source, SD_EVENT_ONESHOT);
 }
 
-static void timer_unlink(Conn *c)
-{
+static void timer_unlink(Conn *c) {
         TimerList *t;
 
         if (c->timer_kind == TIMER_NONE)
@@ -37,8 +35,7 @@ static void timer_unlink(Conn *c)
 
 /* Puts c at the end of the list for kind with a fresh deadline (TIMER_NONE:
  * no deadline). Called on every state change and on progress. */
-void timer_set(Conn *c, TimerKind kind)
-{
+void timer_set(Conn *c, TimerKind kind) {
         TimerList *t;
         bool was_empty;
         uint64_t now;
@@ -61,8 +58,7 @@ void timer_set(Conn *c, TimerKind kind)
                 timer_list_arm(t);
 }
 
-static int timer_fired(sd_event_source *source, uint64_t usec, void *userdata)
-{
+static int timer_fired(sd_event_source *source, uint64_t usec, void *userdata) {
         TimerList *t = userdata;
         Server *s;
         TimerKind kind;
@@ -81,8 +77,7 @@ static int timer_fired(sd_event_source *source, uint64_t usec, void *userdata)
         return 0;
 }
 
-int timers_init(Server *s, const uint64_t timeouts_usec[_TIMER_MAX])
-{
+int timers_init(Server *s, const uint64_t timeouts_usec[_TIMER_MAX]) {
         int r;
 
         for (int k = 0; k < _TIMER_MAX; k++) {
@@ -100,8 +95,7 @@ int timers_init(Server *s, const uint64_t timeouts_usec[_TIMER_MAX])
         return 0;
 }
 
-void timers_done(Server *s)
-{
+void timers_done(Server *s) {
         for (int k = 0; k < _TIMER_MAX; k++)
                 s->timers[k].source = sd_event_source_disable_unref(s->timers[k].source);
 }

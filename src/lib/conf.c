@@ -50,8 +50,7 @@ struct ConfReader {
         char message[2 * CONF_LINE_MAX + 256];
 };
 
-static ConfSource *source_free(ConfSource *s)
-{
+static ConfSource *source_free(ConfSource *s) {
         ConfSource *parent = s->parent;
 
         if (s->file)
@@ -63,8 +62,7 @@ static ConfSource *source_free(ConfSource *s)
 }
 
 /* Copies name into the reader, where it lives until conf_free(). */
-static int reader_keep_name(ConfReader *r, const char *name, const char **ret)
-{
+static int reader_keep_name(ConfReader *r, const char *name, const char **ret) {
         _cleanup_free_ char *copy = NULL;
         char **names;
 
@@ -84,8 +82,7 @@ static int reader_keep_name(ConfReader *r, const char *name, const char **ret)
 /* Formats "FILE:LINE: message" (or "FILE: message" for line 0) as the last
  * error; a fixed buffer, so that reporting an error cannot itself fail. */
 _printf_(4, 0) static void reader_vmessage(ConfReader *r, const char *file, unsigned line, const char *fmt,
-                                           va_list ap)
-{
+                                           va_list ap) {
         size_t size = sizeof(r->message);
         int n;
 
@@ -103,8 +100,7 @@ _printf_(4, 0) static void reader_vmessage(ConfReader *r, const char *file, unsi
 }
 
 _printf_(5, 6) static int reader_fail(ConfReader *r, int error, const char *file, unsigned line,
-                                      const char *fmt, ...)
-{
+                                      const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
@@ -113,8 +109,7 @@ _printf_(5, 6) static int reader_fail(ConfReader *r, int error, const char *file
         return error;
 }
 
-static int conf_reader_new(ConfReader **ret)
-{
+static int conf_reader_new(ConfReader **ret) {
         ConfReader *r;
 
         r = calloc(1, sizeof(ConfReader));
@@ -124,8 +119,7 @@ static int conf_reader_new(ConfReader **ret)
         return 0;
 }
 
-int conf_open(const char *path, ConfReader **ret)
-{
+int conf_open(const char *path, ConfReader **ret) {
         _cleanup_(conf_freep) ConfReader *r = NULL;
         int k;
 
@@ -139,8 +133,7 @@ int conf_open(const char *path, ConfReader **ret)
         return 0;
 }
 
-int conf_open_string(const char *name, const char *text, ConfReader **ret)
-{
+int conf_open_string(const char *name, const char *text, ConfReader **ret) {
         _cleanup_(conf_freep) ConfReader *r = NULL;
         ConfSource *s;
         int k;
@@ -163,8 +156,7 @@ int conf_open_string(const char *name, const char *text, ConfReader **ret)
         return 0;
 }
 
-ConfReader *conf_free(ConfReader *r)
-{
+ConfReader *conf_free(ConfReader *r) {
         if (!r)
                 return NULL;
         while (r->source)
@@ -175,8 +167,7 @@ ConfReader *conf_free(ConfReader *r)
 }
 
 /* Opens path as a new source on top of the current one. */
-static int reader_push_file(ConfReader *r, const char *path, unsigned depth)
-{
+static int reader_push_file(ConfReader *r, const char *path, unsigned depth) {
         _cleanup_fclose_ FILE *f = NULL;
         ConfSource *s;
         int k;
@@ -199,8 +190,7 @@ static int reader_push_file(ConfReader *r, const char *path, unsigned depth)
         return 0;
 }
 
-static int source_getc(ConfSource *s)
-{
+static int source_getc(ConfSource *s) {
         if (s->file)
                 return getc(s->file);
         if (s->text[s->pos] == '\0')
@@ -210,8 +200,7 @@ static int source_getc(ConfSource *s)
 
 /* Reads one physical line of s into r->buffer without its line end. Returns
  * 1, 0 at the end of s, or -errno with the message set. */
-static int source_read_line(ConfReader *r, ConfSource *s)
-{
+static int source_read_line(ConfReader *r, ConfSource *s) {
         size_t len = 0;
         bool any = false;
         int c;
@@ -249,15 +238,13 @@ static int source_read_line(ConfReader *r, ConfSource *s)
         return 1;
 }
 
-static bool is_blank(char c)
-{
+static bool is_blank(char c) {
         return c == ' ' || c == '\t';
 }
 
 /* Splits r->buffer into r->argv, unescaping into r->words. Returns the
  * number of words, or -EINVAL with the message set. */
-static int reader_split(ConfReader *r, ConfSource *s)
-{
+static int reader_split(ConfReader *r, ConfSource *s) {
         const char *p = r->buffer;
         char *out = r->words;
         size_t argc = 0;
@@ -297,16 +284,14 @@ static int reader_split(ConfReader *r, ConfSource *s)
         return (int) argc;
 }
 
-static bool has_glob_chars(const char *s)
-{
+static bool has_glob_chars(const char *s) {
         return strpbrk(s, "*?[") != NULL;
 }
 
 /* Resolves pattern relative to the folder of file, which is the current
  * directory when file names no folder. For a glob, the folder is escaped so
  * that only the pattern's own '*', '?' and '[' match anything. */
-static char *include_path(const char *file, const char *pattern, bool escape_folder)
-{
+static char *include_path(const char *file, const char *pattern, bool escape_folder) {
         const char *slash = strrchr(file, '/');
         char *path, *out;
 
@@ -327,8 +312,7 @@ static char *include_path(const char *file, const char *pattern, bool escape_fol
         return path;
 }
 
-static int strv_push(char ***l, size_t *n, char *s)
-{
+static int strv_push(char ***l, size_t *n, char *s) {
         char **grown;
 
         grown = reallocarray(*l, *n + 2, sizeof(char *));
@@ -345,8 +329,7 @@ static int strv_push(char ***l, size_t *n, char *s)
 /* Expands the patterns of an include directive into the files s reads next:
  * a pattern without glob characters names one file that must exist (checked
  * when it is opened), a glob may match nothing. */
-static int source_expand_includes(ConfReader *r, ConfSource *s, char **patterns)
-{
+static int source_expand_includes(ConfReader *r, ConfSource *s, char **patterns) {
         _cleanup_strv_ char **files = NULL;
         size_t n = 0;
         int k;
@@ -397,8 +380,7 @@ static int source_expand_includes(ConfReader *r, ConfSource *s, char **patterns)
 }
 
 /* Starts reading the next file of s's last include directive. */
-static int source_open_include(ConfReader *r, ConfSource *s)
-{
+static int source_open_include(ConfReader *r, ConfSource *s) {
         const char *path = s->includes[s->next_include++];
         int k;
 
@@ -415,8 +397,7 @@ static int source_open_include(ConfReader *r, ConfSource *s)
 
 /* The next line to hand out, with includes followed and finished files
  * dropped. Returns 1 with r->line set, 0 at the end, or -errno. */
-static int reader_read(ConfReader *r)
-{
+static int reader_read(ConfReader *r) {
         int k;
 
         if (r->pending_path) {
@@ -486,8 +467,7 @@ static int reader_read(ConfReader *r)
         }
 }
 
-int conf_next(ConfReader *r, const ConfLine **ret)
-{
+int conf_next(ConfReader *r, const ConfLine **ret) {
         int k;
 
         if (r->error < 0)
@@ -516,14 +496,12 @@ int conf_next(ConfReader *r, const ConfLine **ret)
         return 1;
 }
 
-void conf_unread(ConfReader *r)
-{
+void conf_unread(ConfReader *r) {
         if (r->have_line)
                 r->unread = true;
 }
 
-int conf_fail(ConfReader *r, const ConfLine *line, const char *fmt, ...)
-{
+int conf_fail(ConfReader *r, const ConfLine *line, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
@@ -532,7 +510,6 @@ int conf_fail(ConfReader *r, const ConfLine *line, const char *fmt, ...)
         return -EINVAL;
 }
 
-const char *conf_error(const ConfReader *r)
-{
+const char *conf_error(const ConfReader *r) {
         return r->has_message ? r->message : NULL;
 }

@@ -22,8 +22,7 @@ typedef union FdpassControl {
 } FdpassControl;
 
 /* Sends one message with at most one fd attached, as documented in fdpass.h. */
-int fdpass_send(int sock, const void *buf, size_t len, int fd)
-{
+int fdpass_send(int sock, const void *buf, size_t len, int fd) {
         FdpassControl control = {};
         struct iovec iov = {
                 .iov_base = (void *) buf,
@@ -69,8 +68,7 @@ int fdpass_send(int sock, const void *buf, size_t len, int fd)
 }
 
 /* Closes every fd that came in SCM_RIGHTS messages of msg. */
-static void close_received_fds(struct msghdr *msg)
-{
+static void close_received_fds(struct msghdr *msg) {
         for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
                 if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
                         continue;
@@ -89,8 +87,7 @@ static void close_received_fds(struct msghdr *msg)
  * A zero-length datagram without control data reads exactly like EOF on a
  * SEQPACKET socket (recvmsg returns 0 either way), so it is reported as EOF:
  * senders must not send empty datagrams without a fd. */
-int fdpass_recv(int sock, void *buf, size_t size, FdpassFlags flags, size_t *ret_len, int *ret_fd)
-{
+int fdpass_recv(int sock, void *buf, size_t size, FdpassFlags flags, size_t *ret_len, int *ret_fd) {
         FdpassControl control;
         struct iovec iov = {
                 .iov_base = buf,

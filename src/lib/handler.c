@@ -49,8 +49,7 @@ struct Handler {
         char buffer[REQ_DATAGRAM_MAX];
 };
 
-static Connection *connection_free(Connection *c)
-{
+static Connection *connection_free(Connection *c) {
         if (!c)
                 return NULL;
         if (c->handler) {
@@ -71,8 +70,7 @@ static Connection *connection_free(Connection *c)
 /* Receives, decodes and dispatches one datagram. Returns 1 when one was
  * handled (or discarded), 0 when there is none now, -errno when the
  * connection is finished. */
-static int connection_receive_one(Connection *c)
-{
+static int connection_receive_one(Connection *c) {
         Handler *h = c->handler;
         _cleanup_close_ int resp_fd = -EBADF;
         _cleanup_(req_freep) Request *req = NULL;
@@ -103,8 +101,7 @@ static int connection_receive_one(Connection *c)
         return 1;
 }
 
-static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Connection *c = userdata;
         Handler *h = c->handler;
         bool is_stdin = c->is_stdin;
@@ -131,8 +128,7 @@ static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-static int connection_add(Handler *h, int fd, bool is_stdin)
-{
+static int connection_add(Handler *h, int fd, bool is_stdin) {
         Connection *c;
         int r;
 
@@ -158,13 +154,11 @@ static int connection_add(Handler *h, int fd, bool is_stdin)
 }
 
 /* Whether a peer of that uid may send us requests. */
-static bool handler_peer_allowed(const Handler *h, uid_t uid)
-{
+static bool handler_peer_allowed(const Handler *h, uid_t uid) {
         return uid == 0 || uid == h->own_uid || (h->upstream_uid != (uid_t) -1 && uid == h->upstream_uid);
 }
 
-static int listener_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int listener_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Listener *l = userdata;
         Handler *h = l->handler;
 
@@ -220,8 +214,7 @@ static int listener_io(sd_event_source *s, int fd, uint32_t revents, void *userd
 }
 
 /* Resolves the upstream user option to a uid, (uid_t) -1 for none. */
-static uid_t upstream_uid_from_option(const char *user)
-{
+static uid_t upstream_uid_from_option(const char *user) {
         struct passwd *pw;
         char *end;
         unsigned long n;
@@ -239,8 +232,7 @@ static uid_t upstream_uid_from_option(const char *user)
 }
 
 /* Whether fd 0 is a connected SEQPACKET socket, the ashd way of being forked. */
-static bool stdin_is_upstream(void)
-{
+static bool stdin_is_upstream(void) {
         struct stat st;
         int type = 0, listening = 0;
         socklen_t len = sizeof(type);
@@ -255,8 +247,7 @@ static bool stdin_is_upstream(void)
         return true;
 }
 
-static int handler_add_listeners(Handler *h)
-{
+static int handler_add_listeners(Handler *h) {
         int n, r;
 
         n = sd_listen_fds_with_names(true, &h->names);
@@ -295,8 +286,7 @@ static int handler_add_listeners(Handler *h)
         return (int) h->n_listeners;
 }
 
-int handler_new(sd_event *event, const HandlerOptions *options, Handler **ret)
-{
+int handler_new(sd_event *event, const HandlerOptions *options, Handler **ret) {
         _cleanup_(handler_freep) Handler *h = NULL;
         int r;
 
@@ -329,8 +319,7 @@ int handler_new(sd_event *event, const HandlerOptions *options, Handler **ret)
         return 0;
 }
 
-Handler *handler_free(Handler *h)
-{
+Handler *handler_free(Handler *h) {
         if (!h)
                 return NULL;
         while (h->connections)
@@ -346,19 +335,16 @@ Handler *handler_free(Handler *h)
         return NULL;
 }
 
-void handler_stop_accepting(Handler *h)
-{
+void handler_stop_accepting(Handler *h) {
         for (size_t i = 0; i < h->n_listeners; i++)
                 sd_event_source_set_enabled(h->listeners[i].source, SD_EVENT_OFF);
 }
 
-size_t handler_connections(const Handler *h)
-{
+size_t handler_connections(const Handler *h) {
         return h->n_connections;
 }
 
-char *const *handler_listen_names(const Handler *h, size_t *ret_n)
-{
+char *const *handler_listen_names(const Handler *h, size_t *ret_n) {
         if (ret_n)
                 *ret_n = h->n_listeners;
         return h->names;

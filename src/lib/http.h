@@ -16,16 +16,16 @@
 #define HTTP_HEADERS_MAX      100   /* 431 */
 #define HTTP_CHUNK_LINE_MAX   4096  /* a chunk-size line with extensions, or one trailer line: 400 */
 #define HTTP_TRAILERS_MAX     8192  /* all trailer bytes together: 431 */
-#define HTTP_HOST_MAX         259   /* a Host value or target authority: a DNS name and ":port"; 400 */
 
 typedef struct HttpHeader {
-        char *name; /* NUL-terminated, pointing into the parsed buffer */
+        char *name;  /* NUL-terminated, pointing into the parsed buffer */
         char *value; /* leading and trailing whitespace removed */
 } HttpHeader;
 
 typedef struct HttpRequestHead {
         char *method;
-        char *target;  /* as sent: origin-, absolute-, authority- or asterisk-form */
+        char *target;  /* as sent: origin-, authority- or asterisk-form; absolute-form is
+                        * rewritten in place to origin-form, its authority going to host */
         char *version; /* "HTTP/1.0" or "HTTP/1.1" */
         int minor;     /* 0 or 1 */
         HttpHeader headers[HTTP_HEADERS_MAX];
@@ -38,8 +38,8 @@ typedef struct HttpRequestHead {
         bool keep_alive;        /* by version and Connection */
         bool expect_continue;   /* Expect: 100-continue */
         bool upgrade;           /* Connection: upgrade with an Upgrade header */
-        const char *host;       /* the Host header's value, or the authority of an absolute-form target */
-        char host_storage[HTTP_HOST_MAX + 1]; /* where host lives for an absolute-form target */
+        const char *host;       /* the Host header's value, or the authority of an absolute-form target
+                                 * (RFC 9112 §3.2.2), which the Host line's value is then set to */
 } HttpRequestHead;
 
 /* Looks for the end of a head (an empty line: CRLF CRLF, or bare LF
@@ -91,8 +91,8 @@ int http_chunked_decode(HttpChunked *c, const char *in, size_t in_len, char *out
 
 typedef struct HttpResponseHead {
         int status;
-        char *reason;  /* may be empty */
-        int minor;     /* version the handler wrote */
+        char *reason; /* may be empty */
+        int minor;    /* version the handler wrote */
         HttpHeader headers[HTTP_HEADERS_MAX];
         size_t n_headers;
 } HttpResponseHead;
@@ -105,7 +105,8 @@ int http_response_head_end(const char *buf, size_t len, size_t *ret_head_len);
  * [reason]" with bare-LF lines, a missing reason phrase, whitespace around
  * values; header lines without a colon or with an invalid name are dropped.
  * A CGI-style head (no status line, a "Status: NNN reason" header) is
- * accepted too. -EBADMSG if there is no usable status (not 100..999). */
+ * accepted too. -EBADMSG if there is no usable status (not 100..999),
+ * -E2BIG for more than HTTP_HEADERS_MAX fields. */
 int http_parse_response_head(char *buf, size_t len, HttpResponseHead *ret);
 
 const char *http_response_header(const HttpResponseHead *h, const char *name);

@@ -70,8 +70,7 @@ static const char *const priority_names[] = {
 
 static const char *const priority_values[] = {"0", "1", "2", "3", "4", "5", "6", "7"};
 
-static int clamp_priority(int priority)
-{
+static int clamp_priority(int priority) {
         if (priority < LOG_EMERG)
                 return LOG_EMERG;
         if (priority > LOG_DEBUG)
@@ -80,8 +79,7 @@ static int clamp_priority(int priority)
 }
 
 /* Reads ASHD_LOG_LEVEL (a name or a number), or returns fallback. */
-static int level_from_environment(int fallback)
-{
+static int level_from_environment(int fallback) {
         const char *e = getenv("ASHD_LOG_LEVEL");
 
         if (!e || !*e)
@@ -100,8 +98,7 @@ static int level_from_environment(int fallback)
 
 /* Whether stderr is the stream systemd connected to the journal for us
  * (JOURNAL_STREAM is inherited, so it only counts if it names our stderr). */
-static bool stderr_is_journal_stream(void)
-{
+static bool stderr_is_journal_stream(void) {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long device, inode;
         char *end;
@@ -123,8 +120,7 @@ static bool stderr_is_journal_stream(void)
 }
 
 /* Whether something listens on the journal socket right now. */
-static bool journal_listening(void)
-{
+static bool journal_listening(void) {
         _cleanup_close_ int fd = -EBADF;
 
         if (log_state.address_len == 0)
@@ -135,8 +131,7 @@ static bool journal_listening(void)
         return connect(fd, (const struct sockaddr *) &log_state.address, log_state.address_len) >= 0;
 }
 
-static LogTarget choose_target(void)
-{
+static LogTarget choose_target(void) {
         const char *e = getenv("ASHD_LOG");
 
         if (e && streq(e, "journal"))
@@ -150,8 +145,7 @@ static LogTarget choose_target(void)
         return LOG_TARGET_STDERR;
 }
 
-void log_open(const char *identifier, int max_priority)
-{
+void log_open(const char *identifier, int max_priority) {
         int saved_errno = errno;
 
         if (!identifier)
@@ -164,21 +158,18 @@ void log_open(const char *identifier, int max_priority)
         errno = saved_errno;
 }
 
-void log_close(void)
-{
+void log_close(void) {
         log_state.fd = safe_close(log_state.fd);
         log_state.target = LOG_TARGET_STDERR;
 }
 
-LogTarget log_target(void)
-{
+LogTarget log_target(void) {
         return log_state.target;
 }
 
 /* Sends use the new path at once; the automatic choice of target sees it at
  * the next log_open(). */
-void log_set_journal_socket(const char *path)
-{
+void log_set_journal_socket(const char *path) {
         size_t len;
 
         if (!path)
@@ -192,15 +183,13 @@ void log_set_journal_socket(const char *path)
         log_state.address_len = offsetof(struct sockaddr_un, sun_path) + len + 1;
 }
 
-uint64_t log_dropped(void)
-{
+uint64_t log_dropped(void) {
         return log_state.dropped;
 }
 
 /* Journal field names journald accepts; user fields must not start with '_'
  * (trusted fields) or a digit. */
-static bool field_name_valid(const char *name)
-{
+static bool field_name_valid(const char *name) {
         size_t n;
 
         if (!name || name[0] == '_' || (name[0] >= '0' && name[0] <= '9'))
@@ -218,21 +207,18 @@ static bool field_name_valid(const char *name)
 
 /* Whether name is one of the fields every entry sets itself, which a caller
  * must not be able to duplicate. */
-static bool field_name_reserved(const char *name)
-{
+static bool field_name_reserved(const char *name) {
         return streq(name, "PRIORITY") || streq(name, "SYSLOG_IDENTIFIER") || streq(name, "MESSAGE");
 }
 
-static void entry_add(LogEntry *e, const char *name, const char *value, size_t len)
-{
+static void entry_add(LogEntry *e, const char *name, const char *value, size_t len) {
         if (e->n_fields >= ELEMENTSOF(e->fields))
                 return;
         e->fields[e->n_fields++] = (LogField){.name = name, .value = value, .len = len};
 }
 
 /* Starts an entry with its own three fields; message must outlive it. */
-static void entry_init(LogEntry *e, int priority, const char *message, size_t message_len)
-{
+static void entry_init(LogEntry *e, int priority, const char *message, size_t message_len) {
         /* A program may log before log_open(), e.g. about its options. */
         if (!log_state.identifier[0])
                 snprintf(log_state.identifier, sizeof(log_state.identifier), "%s",
@@ -244,8 +230,7 @@ static void entry_init(LogEntry *e, int priority, const char *message, size_t me
         entry_add(e, "MESSAGE", message, message_len);
 }
 
-static void entry_add_caller_fields(LogEntry *e, const LogField *fields)
-{
+static void entry_add_caller_fields(LogEntry *e, const LogField *fields) {
         size_t taken = 0;
 
         for (const LogField *f = fields; f && f->name && taken < LOG_CALLER_FIELDS_MAX; f++) {
@@ -256,16 +241,14 @@ static void entry_add_caller_fields(LogEntry *e, const LogField *fields)
         }
 }
 
-static int journal_socket(void)
-{
+static int journal_socket(void) {
         if (log_state.fd < 0)
                 log_state.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         return log_state.fd < 0 ? -errno : log_state.fd;
 }
 
 /* Sends the entry as one datagram, each value cut to value_cap bytes. */
-static int journal_send(const LogEntry *e, size_t value_cap)
-{
+static int journal_send(const LogEntry *e, size_t value_cap) {
         struct iovec iov[LOG_FIELDS_MAX * 5];
         uint64_t lengths[LOG_FIELDS_MAX];
         size_t n = 0;
@@ -313,8 +296,7 @@ typedef struct LineBuffer {
         bool truncated;
 } LineBuffer;
 
-static void line_append(LineBuffer *b, const void *p, size_t len)
-{
+static void line_append(LineBuffer *b, const void *p, size_t len) {
         if (b->truncated || len > b->size - b->len) {
                 b->truncated = true;
                 return;
@@ -323,15 +305,13 @@ static void line_append(LineBuffer *b, const void *p, size_t len)
         b->len += len;
 }
 
-static void line_append_string(LineBuffer *b, const char *s)
-{
+static void line_append_string(LineBuffer *b, const char *s) {
         line_append(b, s, strlen(s));
 }
 
 /* Length of the valid UTF-8 sequence at p, or 0 if there is none (overlong
  * forms, surrogates, beyond U+10FFFF, cut short). */
-static size_t utf8_sequence_length(const unsigned char *p, size_t left)
-{
+static size_t utf8_sequence_length(const unsigned char *p, size_t left) {
         unsigned char low = 0x80, high = 0xbf;
         size_t n;
 
@@ -362,8 +342,7 @@ static size_t utf8_sequence_length(const unsigned char *p, size_t left)
 /* Appends untrusted bytes so that they can never end the line or reach a
  * terminal as a control sequence: newlines, backslashes, C0 and C1 controls
  * and bytes that are not UTF-8 are escaped. */
-static void line_append_escaped(LineBuffer *b, const char *s, size_t len)
-{
+static void line_append_escaped(LineBuffer *b, const char *s, size_t len) {
         const unsigned char *p = (const unsigned char *) s;
 
         for (size_t i = 0; i < len && !b->truncated;) {
@@ -395,8 +374,7 @@ static void line_append_escaped(LineBuffer *b, const char *s, size_t len)
 
 /* Writes all of buf to stderr; a socket (the journal's stream) gets
  * MSG_NOSIGNAL so that a dead reader cannot kill us with SIGPIPE. */
-static void stderr_write(const char *buf, size_t len)
-{
+static void stderr_write(const char *buf, size_t len) {
         while (len > 0) {
                 ssize_t k = send(STDERR_FILENO, buf, len, MSG_NOSIGNAL);
 
@@ -414,8 +392,7 @@ static void stderr_write(const char *buf, size_t len)
 
 /* Writes the entry as "IDENT[PID]: <level> message FIELD=value ..." in a
  * single write, so that lines of concurrent processes do not interleave. */
-static void stderr_entry(const LogEntry *e)
-{
+static void stderr_entry(const LogEntry *e) {
         char data[LOG_LINE_MAX];
         LineBuffer b = {.data = data, .size = sizeof(data) - 1}; /* room for the newline */
         char pid[32];
@@ -443,8 +420,7 @@ static void stderr_entry(const LogEntry *e)
 
 /* Puts one entry where it belongs: the journal if that is the target and
  * takes it, stderr if the journal is gone. Returns 0 or -EAGAIN. */
-static int entry_emit(const LogEntry *e)
-{
+static int entry_emit(const LogEntry *e) {
         if (log_state.target == LOG_TARGET_JOURNAL) {
                 int r = journal_send(e, SIZE_MAX);
 
@@ -463,8 +439,7 @@ static int entry_emit(const LogEntry *e)
 }
 
 /* Reports the entries dropped so far, ahead of the next entry that gets through. */
-static int report_dropped(void)
-{
+static int report_dropped(void) {
         char message[64], count[24];
         LogEntry e;
         int r;
@@ -482,8 +457,7 @@ static int report_dropped(void)
 
 /* Formats and emits one entry; error (a negative errno, or 0) is what %m
  * prints and becomes ERRNO. */
-static int log_dispatch(int priority, int error, const LogField *fields, const char *fmt, va_list ap)
-{
+static int log_dispatch(int priority, int error, const LogField *fields, const char *fmt, va_list ap) {
         char message[LOG_MESSAGE_MAX], errno_value[16];
         int saved_errno = errno, n, r;
         size_t message_len;
@@ -524,13 +498,11 @@ static int log_dispatch(int priority, int error, const LogField *fields, const c
         return r;
 }
 
-int log_fieldsv(int priority, const LogField *fields, const char *fmt, va_list ap)
-{
+int log_fieldsv(int priority, const LogField *fields, const char *fmt, va_list ap) {
         return log_dispatch(priority, 0, fields, fmt, ap);
 }
 
-int log_fields(int priority, const LogField *fields, const char *fmt, ...)
-{
+int log_fields(int priority, const LogField *fields, const char *fmt, ...) {
         va_list ap;
         int r;
 
@@ -540,8 +512,7 @@ int log_fields(int priority, const LogField *fields, const char *fmt, ...)
         return r;
 }
 
-int log_errno(int priority, int error, const char *fmt, ...)
-{
+int log_errno(int priority, int error, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);

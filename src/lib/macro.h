@@ -20,12 +20,12 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
-#define TAKE_GENERIC(var, type, nullvalue)                                                                   \
-        ({                                                                                                   \
-                type *_pvar_ = &(var);                                                                       \
-                type _var_ = *_pvar_;                                                                        \
-                *_pvar_ = (nullvalue);                                                                       \
-                _var_;                                                                                       \
+#define TAKE_GENERIC(var, type, nullvalue) \
+        ({                                 \
+                type *_pvar_ = &(var);     \
+                type _var_ = *_pvar_;      \
+                *_pvar_ = (nullvalue);     \
+                _var_;                     \
         })
 #define TAKE_PTR(ptr) TAKE_GENERIC(ptr, typeof(ptr), NULL)
 #define TAKE_FD(fd)   TAKE_GENERIC(fd, int, -EBADF)
@@ -74,10 +74,10 @@ static inline void strv_freep(char ***l) {
 
 /* Defines name##p(type **) calling func on a non-NULL pointer, for
  * _cleanup_(name##p) on types with their own destructor. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                              \
-        static inline void func##p(type *p) {                                                                \
-                if (*p)                                                                                      \
-                        func(*p);                                                                            \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) {   \
+                if (*p)                         \
+                        func(*p);               \
         }
 
 /* Returns -errno of the last failed call, never 0, for "return negative_errno();"

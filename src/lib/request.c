@@ -23,26 +23,22 @@ typedef struct RequestAlloc {
 #define REQ_HEADERS_MIN_ALLOC 8
 
 /* Whether s points into the block, in which case it is not freed on its own. */
-static bool req_in_block(const Request *r, const char *s)
-{
+static bool req_in_block(const Request *r, const char *s) {
         uintptr_t p = (uintptr_t) s, b = (uintptr_t) r->block;
 
         return r->block && p >= b && p < b + r->block_size;
 }
 
-static bool req_headers_inline(const Request *r)
-{
+static bool req_headers_inline(const Request *r) {
         return r->headers == ((RequestAlloc *) r)->headers;
 }
 
-static void req_free_string(const Request *r, char *s)
-{
+static void req_free_string(const Request *r, char *s) {
         if (s && !req_in_block(r, s))
                 free(s);
 }
 
-static char *strdup_len(const char *s, size_t len)
-{
+static char *strdup_len(const char *s, size_t len) {
         char *d = malloc(len + 1);
 
         if (!d)
@@ -53,8 +49,7 @@ static char *strdup_len(const char *s, size_t len)
 }
 
 /* Copies len bytes of s and a NUL to *p, advancing it; returns the copy. */
-static char *block_put(char **p, const char *s, size_t len)
-{
+static char *block_put(char **p, const char *s, size_t len) {
         char *d = *p;
 
         memcpy(d, s, len);
@@ -66,8 +61,7 @@ static char *block_put(char **p, const char *s, size_t len)
 /* Validates a string that is about to become part of a request: -EINVAL if
  * it could break the datagram's framing (CR, LF) or is empty where the
  * protocol needs a value, -E2BIG if it is over its limit. */
-static int req_check_string(const char *s, size_t max, bool allow_empty, size_t *ret_len)
-{
+static int req_check_string(const char *s, size_t max, bool allow_empty, size_t *ret_len) {
         size_t len;
 
         if (!s)
@@ -83,8 +77,7 @@ static int req_check_string(const char *s, size_t max, bool allow_empty, size_t 
         return 0;
 }
 
-int req_new(const char *method, const char *url, const char *version, const char *rest, Request **ret)
-{
+int req_new(const char *method, const char *url, const char *version, const char *rest, Request **ret) {
         size_t lm, lu, lv, lr;
         Request *r;
         char *p;
@@ -120,8 +113,7 @@ int req_new(const char *method, const char *url, const char *version, const char
         return 0;
 }
 
-Request *req_free(Request *r)
-{
+Request *req_free(Request *r) {
         if (!r)
                 return NULL;
 
@@ -140,8 +132,7 @@ Request *req_free(Request *r)
 }
 
 /* Copies a request into one allocation, whatever state its strings are in. */
-int req_dup(const Request *r, Request **ret)
-{
+int req_dup(const Request *r, Request **ret) {
         size_t lm, lu, lv, lr, total;
         RequestAlloc *a;
         Request *d;
@@ -182,8 +173,7 @@ int req_dup(const Request *r, Request **ret)
 
 /* Sets the rest string. A suffix of a string in the block (a handler
  * stripping a prefix of the decoded rest) is used in place, without a copy. */
-int req_set_rest(Request *r, const char *rest)
-{
+int req_set_rest(Request *r, const char *rest) {
         size_t len;
         char *copy;
         int k;
@@ -204,8 +194,7 @@ int req_set_rest(Request *r, const char *rest)
         return 0;
 }
 
-const char *req_header_get(const Request *r, const char *name)
-{
+const char *req_header_get(const Request *r, const char *name) {
         for (size_t i = 0; i < r->n_headers; i++)
                 if (strcasecmp(r->headers[i].name, name) == 0)
                         return r->headers[i].value;
@@ -213,8 +202,7 @@ const char *req_header_get(const Request *r, const char *name)
 }
 
 /* Makes room for one more header, moving an inline array out when full. */
-static int req_headers_reserve(Request *r)
-{
+static int req_headers_reserve(Request *r) {
         ReqHeader *h;
         size_t n;
 
@@ -246,8 +234,7 @@ static int req_headers_reserve(Request *r)
 
 /* Appends a header whose name and value are already validated. */
 static int req_header_append(Request *r, const char *name, size_t name_len, const char *value,
-                             size_t value_len)
-{
+                             size_t value_len) {
         _cleanup_free_ char *n = NULL, *v = NULL;
         int k;
 
@@ -262,8 +249,7 @@ static int req_header_append(Request *r, const char *name, size_t name_len, cons
         return 0;
 }
 
-int req_header_add(Request *r, const char *name, const char *value)
-{
+int req_header_add(Request *r, const char *name, const char *value) {
         size_t ln, lv;
         int k;
 
@@ -279,8 +265,7 @@ int req_header_add(Request *r, const char *name, const char *value)
 /* Removes, from index start on, every header whose name equals name (or, with
  * prefix, starts with it) case-insensitively, keeping the order of the rest.
  * name may be one of the names being removed, so that one is freed last. */
-static size_t req_headers_remove_from(Request *r, size_t start, const char *name, bool prefix)
-{
+static size_t req_headers_remove_from(Request *r, size_t start, const char *name, bool prefix) {
         size_t prefix_len = prefix ? strlen(name) : 0, j = start, removed;
         char *deferred = NULL;
 
@@ -305,8 +290,7 @@ static size_t req_headers_remove_from(Request *r, size_t start, const char *name
         return removed;
 }
 
-int req_header_set(Request *r, const char *name, const char *value)
-{
+int req_header_set(Request *r, const char *name, const char *value) {
         _cleanup_free_ char *new_name = NULL, *new_value = NULL;
         ReqHeader *h = NULL;
         size_t ln, lv;
@@ -350,20 +334,17 @@ int req_header_set(Request *r, const char *name, const char *value)
         return 0;
 }
 
-size_t req_header_remove(Request *r, const char *name)
-{
+size_t req_header_remove(Request *r, const char *name) {
         return req_headers_remove_from(r, 0, name, false);
 }
 
-size_t req_strip_ash_headers(Request *r)
-{
+size_t req_strip_ash_headers(Request *r) {
         return req_headers_remove_from(r, 0, REQ_ASH_PREFIX, true);
 }
 
 /* Appends s and its NUL to buf at *pos, checking what decoding would check. */
 static int req_encode_string(char *buf, size_t *pos, size_t limit, const char *s, size_t max,
-                             bool allow_empty)
-{
+                             bool allow_empty) {
         size_t len = strcspn(s, "\r\n");
 
         if (s[len] != 0 || (len == 0 && !allow_empty))
@@ -378,8 +359,7 @@ static int req_encode_string(char *buf, size_t *pos, size_t limit, const char *s
 /* Encodes a request. Besides the documented -EMSGSIZE, a request whose fields
  * were assigned directly with CR, LF or an empty required string gets
  * -EINVAL, so that nothing leaves that a decoder would refuse. */
-int req_encode(const Request *r, void *buf, size_t size)
-{
+int req_encode(const Request *r, void *buf, size_t size) {
         size_t limit = size < REQ_DATAGRAM_MAX ? size : REQ_DATAGRAM_MAX, pos = 0;
         int k;
 
@@ -414,8 +394,7 @@ int req_encode(const Request *r, void *buf, size_t size)
 
 /* Steps over one NUL-terminated field of a datagram that is known to end in
  * NUL, so the scan cannot run off its end. */
-static int req_decode_field(const char **p, size_t max, bool allow_empty)
-{
+static int req_decode_field(const char **p, size_t max, bool allow_empty) {
         size_t len = strcspn(*p, "\r\n");
 
         if ((*p)[len] != 0)
@@ -429,16 +408,14 @@ static int req_decode_field(const char **p, size_t max, bool allow_empty)
 }
 
 /* Takes the next string of a validated copy of a datagram. */
-static char *req_next_string(char **p)
-{
+static char *req_next_string(char **p) {
         char *s = *p;
 
         *p = s + strlen(s) + 1;
         return s;
 }
 
-int req_decode(const void *buf, size_t size, Request **ret)
-{
+int req_decode(const void *buf, size_t size, Request **ret) {
         static const size_t fixed_max[] = {REQ_METHOD_MAX, REQ_URL_MAX, REQ_VERSION_MAX, REQ_URL_MAX};
         const char *start = buf, *end = start + size, *p = start;
         size_t n_headers = 0, n_allocated;

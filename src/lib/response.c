@@ -12,8 +12,7 @@
 #include "response.h"
 
 /* Reason phrases as RFC 9110 names them, with the common extensions. */
-const char *http_status_reason(int status)
-{
+const char *http_status_reason(int status) {
         switch (status) {
         case 100:
                 return "Continue";
@@ -126,8 +125,7 @@ const char *http_status_reason(int status)
         }
 }
 
-static char *put_digits(char *p, unsigned v, size_t width)
-{
+static char *put_digits(char *p, unsigned v, size_t width) {
         for (size_t i = width; i > 0; i--) {
                 p[i - 1] = (char) ('0' + v % 10);
                 v /= 10;
@@ -137,8 +135,7 @@ static char *put_digits(char *p, unsigned v, size_t width)
 
 /* Formats an IMF-fixdate by hand: strftime's %a and %b follow the locale.
  * Times that gmtime_r cannot represent in four digits become the epoch. */
-void http_date(time_t t, char buf[static 30])
-{
+void http_date(time_t t, char buf[static 30]) {
         static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
         static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -176,20 +173,17 @@ typedef struct Out {
         size_t len;
 } Out;
 
-static void out_put(Out *o, const char *s, size_t n)
-{
+static void out_put(Out *o, const char *s, size_t n) {
         if (o->buf)
                 memcpy(o->buf + o->len, s, n);
         o->len += n;
 }
 
-static void out_puts(Out *o, const char *s)
-{
+static void out_puts(Out *o, const char *s) {
         out_put(o, s, strlen(s));
 }
 
-static void out_number(Out *o, size_t v)
-{
+static void out_number(Out *o, size_t v) {
         char digits[24], *p = digits + sizeof(digits);
 
         do {
@@ -201,8 +195,7 @@ static void out_number(Out *o, size_t v)
 
 /* Writes s with the five characters that matter in HTML text and in quoted
  * attributes replaced by entities. */
-static void out_html(Out *o, const char *s)
-{
+static void out_html(Out *o, const char *s) {
         for (;;) {
                 size_t plain = strcspn(s, "&<>\"'");
 
@@ -232,8 +225,7 @@ static void out_html(Out *o, const char *s)
 }
 
 /* The small HTML page: reason as title and heading, then message or link. */
-static void render_body(Out *o, const char *reason, const char *message, const char *location)
-{
+static void render_body(Out *o, const char *reason, const char *message, const char *location) {
         out_puts(o, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
         out_html(o, reason);
         out_puts(o, "</title></head>\n<body><h1>");
@@ -256,8 +248,7 @@ static void render_body(Out *o, const char *reason, const char *message, const c
 
 /* The response head; body_len is only used when a body follows. */
 static void render_head(Out *o, int status, const char *reason, const char *date, const char *location,
-                        bool body, size_t body_len)
-{
+                        bool body, size_t body_len) {
         char code[3];
 
         put_digits(code, (unsigned) status, 3);
@@ -283,8 +274,7 @@ static void render_head(Out *o, int status, const char *reason, const char *date
 
 /* Writes all of buf. send() with MSG_NOSIGNAL, so that a client gone away is
  * -EPIPE rather than a signal; write() for a response fd that is no socket. */
-static int write_all(int fd, const char *buf, size_t len)
-{
+static int write_all(int fd, const char *buf, size_t len) {
         bool socket = true;
 
         while (len > 0) {
@@ -307,15 +297,13 @@ static int write_all(int fd, const char *buf, size_t len)
 
 /* Statuses whose responses never carry a body (RFC 9110 §6.4.1): for them
  * only the head is written, without Content-Type and Content-Length. */
-static bool status_has_body(int status)
-{
+static bool status_has_body(int status) {
         return status >= 200 && status != 204 && status != 304;
 }
 
 /* Renders the whole response into one buffer (the stack one for the usual
  * small page) and writes it with as few calls as the socket allows. */
-static int response_write(int fd, int status, const char *message, const char *location)
-{
+static int response_write(int fd, int status, const char *message, const char *location) {
         _cleanup_free_ char *allocated = NULL;
         char stack[2048], date[30];
         const char *reason;
@@ -349,14 +337,12 @@ static int response_write(int fd, int status, const char *message, const char *l
         return write_all(fd, out.buf, out.len);
 }
 
-int response_simple(int fd, int status, const char *message)
-{
+int response_simple(int fd, int status, const char *message) {
         return response_write(fd, status, message, NULL);
 }
 
 /* A redirect whose Location is refused if it could end the header early. */
-int response_redirect(int fd, int status, const char *location)
-{
+int response_redirect(int fd, int status, const char *location) {
         if (!location)
                 return -EINVAL;
         for (const char *p = location; *p; p++)

@@ -64,15 +64,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SSL *, SSL_free);
 
-static void x509_stack_freep(X509Stack **s)
-{
+static void x509_stack_freep(X509Stack **s) {
         sk_X509_pop_free(*s, X509_free);
 }
 
 /* Sets *ret_error to "FILE: message" and returns r (negative). When even the
  * message cannot be allocated, *ret_error stays untouched. */
-_printf_(4, 5) static int config_error(char **ret_error, int r, const char *file, const char *format, ...)
-{
+_printf_(4, 5) static int config_error(char **ret_error, int r, const char *file, const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         va_list ap;
         int k;
@@ -92,8 +90,7 @@ _printf_(4, 5) static int config_error(char **ret_error, int r, const char *file
 }
 
 /* The last reason OpenSSL queued, for the end of an error message. */
-static const char *openssl_reason(void)
-{
+static const char *openssl_reason(void) {
         const char *s = ERR_reason_error_string(ERR_peek_last_error());
 
         return s ?: "unknown error";
@@ -101,15 +98,13 @@ static const char *openssl_reason(void)
 
 /* Refuses to ask for a pass phrase: there is nobody at a terminal to answer
  * when a service starts, and OpenSSL's default would try. */
-static int no_password(char *buf, int size, int rwflag, void *userdata)
-{
+static int no_password(char *buf, int size, int rwflag, void *userdata) {
         return -1;
 }
 
 /* The file name to open: relative names live in $CREDENTIALS_DIRECTORY when
  * systemd handed credentials over (LoadCredential=). */
-static int credential_path(const char *name, char **ret)
-{
+static int credential_path(const char *name, char **ret) {
         const char *dir = secure_getenv("CREDENTIALS_DIRECTORY");
         char *p;
 
@@ -128,8 +123,7 @@ static int credential_path(const char *name, char **ret)
 
 /* Opens a certificate or key file. A directory opens fine and fails only
  * when read, where OpenSSL would hide why. */
-static int open_file(const char *path, FILE **ret, char **ret_error)
-{
+static int open_file(const char *path, FILE **ret, char **ret_error) {
         _cleanup_fclose_ FILE *f = NULL;
         struct stat st;
         int r;
@@ -151,8 +145,7 @@ static int open_file(const char *path, FILE **ret, char **ret_error)
 }
 
 /* Reads the certificate and whatever chain follows it in the same file. */
-static int load_certificates(const char *path, X509 **ret_cert, X509Stack **ret_chain, char **ret_error)
-{
+static int load_certificates(const char *path, X509 **ret_cert, X509Stack **ret_chain, char **ret_error) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
         _cleanup_(x509_stack_freep) X509Stack *chain = NULL;
@@ -197,8 +190,7 @@ static int load_certificates(const char *path, X509 **ret_cert, X509Stack **ret_
 }
 
 /* Reads the private key, which must not be encrypted. */
-static int load_key(const char *path, EVP_PKEY **ret, char **ret_error)
-{
+static int load_key(const char *path, EVP_PKEY **ret, char **ret_error) {
         _cleanup_fclose_ FILE *f = NULL;
         EVP_PKEY *key;
         int r;
@@ -229,8 +221,7 @@ static int load_key(const char *path, EVP_PKEY **ret, char **ret_error)
  * speak something else. HTTP/1.0 is ours to speak as well. A client that
  * offers no ALPN at all never gets here and speaks HTTP/1.x as ever. */
 static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
-                       unsigned inlen, void *userdata)
-{
+                       unsigned inlen, void *userdata) {
         static const char *const supported[] = {"http/1.1", "http/1.0"};
 
         for (size_t i = 0; i < ELEMENTSOF(supported); i++) {
@@ -258,8 +249,7 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
  * label); the default context stays for no name or an unknown one. Sessions
  * and tickets stay with the default context (OpenSSL's session_ctx), so
  * they resume whichever certificate was chosen. */
-static int servername_select(SSL *ssl, int *alert, void *userdata)
-{
+static int servername_select(SSL *ssl, int *alert, void *userdata) {
         const unsigned flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
         TlsConfig *c = userdata;
         const char *name;
@@ -286,8 +276,7 @@ static int servername_select(SSL *ssl, int *alert, void *userdata)
 /* Makes the context of one certificate with the settings all of them share.
  * Settings a handshake reads from the context it was switched to (ALPN) must
  * be on every context, not only the default. */
-static int ctx_new(const char *cert_path, const char *key_path, SSL_CTX **ret, char **ret_error)
-{
+static int ctx_new(const char *cert_path, const char *key_path, SSL_CTX **ret, char **ret_error) {
         _cleanup_(SSL_CTX_freep) SSL_CTX *ctx = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
         _cleanup_(x509_stack_freep) X509Stack *chain = NULL;
@@ -345,8 +334,7 @@ static int ctx_new(const char *cert_path, const char *key_path, SSL_CTX **ret, c
 }
 
 /* Loads every certificate and key as documented in tls.h. */
-int tls_config_new(const TlsCertSpec *specs, size_t n, TlsConfig **ret, char **ret_error)
-{
+int tls_config_new(const TlsCertSpec *specs, size_t n, TlsConfig **ret, char **ret_error) {
         _cleanup_(tls_config_unrefp) TlsConfig *c = NULL;
         int r;
 
@@ -390,8 +378,7 @@ int tls_config_new(const TlsCertSpec *specs, size_t n, TlsConfig **ret, char **r
         return 0;
 }
 
-TlsConfig *tls_config_ref(TlsConfig *c)
-{
+TlsConfig *tls_config_ref(TlsConfig *c) {
         if (c)
                 c->n_ref++;
         return c;
@@ -399,8 +386,7 @@ TlsConfig *tls_config_ref(TlsConfig *c)
 
 /* Drops a reference; the last one frees the contexts. OpenSSL keeps its own
  * count on each context, so connections still using one keep it alive. */
-TlsConfig *tls_config_unref(TlsConfig *c)
-{
+TlsConfig *tls_config_unref(TlsConfig *c) {
         if (!c || --c->n_ref > 0)
                 return NULL;
 
@@ -412,8 +398,7 @@ TlsConfig *tls_config_unref(TlsConfig *c)
 
 /* Wraps fd (which stays the caller's to close) in a server-side
  * connection. */
-int tls_conn_new(TlsConfig *config, int fd, TlsConn **ret)
-{
+int tls_conn_new(TlsConfig *config, int fd, TlsConn **ret) {
         _cleanup_(SSL_freep) SSL *ssl = NULL;
         TlsConn *t;
 
@@ -441,8 +426,7 @@ int tls_conn_new(TlsConfig *config, int fd, TlsConn **ret)
 }
 
 /* Frees the connection without sending anything. */
-TlsConn *tls_conn_free(TlsConn *t)
-{
+TlsConn *tls_conn_free(TlsConn *t) {
         if (!t)
                 return NULL;
 
@@ -460,8 +444,7 @@ TlsConn *tls_conn_free(TlsConn *t)
 
 /* Turns a failed SSL_*_ex call into -errno, given errno as the call left it,
  * and remembers what an -EAGAIN waits for. */
-static int conn_error(TlsConn *t, int r, int saved_errno, bool reading)
-{
+static int conn_error(TlsConn *t, int r, int saved_errno, bool reading) {
         switch (SSL_get_error(t->ssl, r)) {
         case SSL_ERROR_WANT_READ:
                 t->events = EPOLLIN;
@@ -485,8 +468,7 @@ static int conn_error(TlsConn *t, int r, int saved_errno, bool reading)
 }
 
 /* Reads decrypted bytes, running the handshake first if it is not done. */
-ssize_t tls_conn_read(TlsConn *t, void *buf, size_t len)
-{
+ssize_t tls_conn_read(TlsConn *t, void *buf, size_t len) {
         size_t n;
         int r;
 
@@ -503,8 +485,7 @@ ssize_t tls_conn_read(TlsConn *t, void *buf, size_t len)
 
 /* Writes at most one record's worth (partial writes). After -EAGAIN the
  * caller must offer the same bytes again (OpenSSL has sealed them). */
-ssize_t tls_conn_write(TlsConn *t, const void *buf, size_t len)
-{
+ssize_t tls_conn_write(TlsConn *t, const void *buf, size_t len) {
         size_t n;
         int r;
 
@@ -521,8 +502,7 @@ ssize_t tls_conn_write(TlsConn *t, const void *buf, size_t len)
 
 /* The kernel TLS path: the file goes from the page cache to the socket
  * without a copy through user space. */
-static ssize_t sendfile_ktls(TlsConn *t, int fd, off_t *offset, size_t len)
-{
+static ssize_t sendfile_ktls(TlsConn *t, int fd, off_t *offset, size_t len) {
         ossl_ssize_t n;
 
         ERR_clear_error();
@@ -542,8 +522,7 @@ static ssize_t sendfile_ktls(TlsConn *t, int fd, off_t *offset, size_t len)
  * an -EAGAIN leaves a sealed record behind: the next call reads the same
  * range again and offers exactly as many bytes (SSL_write's retry rule), so
  * the caller just calls again with the same offset. */
-ssize_t tls_conn_sendfile(TlsConn *t, int fd, off_t *offset, size_t len)
-{
+ssize_t tls_conn_sendfile(TlsConn *t, int fd, off_t *offset, size_t len) {
         uint8_t buf[TLS_SENDFILE_CHUNK];
         size_t want, n;
         ssize_t k;
@@ -588,8 +567,7 @@ ssize_t tls_conn_sendfile(TlsConn *t, int fd, off_t *offset, size_t len)
         return (ssize_t) n;
 }
 
-bool tls_conn_pending(TlsConn *t)
-{
+bool tls_conn_pending(TlsConn *t) {
         /* Decrypted bytes only. SSL_has_pending would also count a record
          * that arrived in part, which no read can return yet, and an event
          * loop trusting it would spin. Without read-ahead no whole record
@@ -597,15 +575,13 @@ bool tls_conn_pending(TlsConn *t)
         return SSL_pending(t->ssl) > 0;
 }
 
-uint32_t tls_conn_events(TlsConn *t)
-{
+uint32_t tls_conn_events(TlsConn *t) {
         return t->events;
 }
 
 /* Queues close_notify and sends what the socket takes now. After a fatal
  * error none may be sent, and during the handshake there is none to send. */
-void tls_conn_shutdown(TlsConn *t)
-{
+void tls_conn_shutdown(TlsConn *t) {
         if (t->failed || !SSL_is_init_finished(t->ssl))
                 return;
 
@@ -614,29 +590,24 @@ void tls_conn_shutdown(TlsConn *t)
         ERR_clear_error();
 }
 
-const char *tls_conn_version(TlsConn *t)
-{
+const char *tls_conn_version(TlsConn *t) {
         return SSL_get_version(t->ssl);
 }
 
-const char *tls_conn_cipher(TlsConn *t)
-{
+const char *tls_conn_cipher(TlsConn *t) {
         const SSL_CIPHER *cipher = SSL_get_current_cipher(t->ssl);
 
         return cipher ? SSL_CIPHER_get_name(cipher) : NULL;
 }
 
-const char *tls_conn_server_name(TlsConn *t)
-{
+const char *tls_conn_server_name(TlsConn *t) {
         return SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
 }
 
-bool tls_conn_resumed(TlsConn *t)
-{
+bool tls_conn_resumed(TlsConn *t) {
         return SSL_session_reused(t->ssl) == 1;
 }
 
-bool tls_conn_ktls_send(TlsConn *t)
-{
+bool tls_conn_ktls_send(TlsConn *t) {
         return BIO_get_ktls_send(SSL_get_wbio(t->ssl)) != 0;
 }

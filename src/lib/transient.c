@@ -15,8 +15,7 @@
 
 /* Whether an environment entry belongs to the request a handler was started
  * for, and so must not leak from the parent into the next one's. */
-static bool env_is_request_entry(const char *e)
-{
+static bool env_is_request_entry(const char *e) {
         size_t l = strlen(ENV_VERSION);
 
         if (strncmp(e, ENV_PREFIX, strlen(ENV_PREFIX)) == 0)
@@ -24,8 +23,7 @@ static bool env_is_request_entry(const char *e)
         return strncmp(e, ENV_VERSION, l) == 0 && (e[l] == '=' || e[l] == 0);
 }
 
-int transient_argv(char *const *cmd, const Request *r, char ***ret)
-{
+int transient_argv(char *const *cmd, const Request *r, char ***ret) {
         _cleanup_strv_ char **argv = NULL;
         size_t n = 0;
 
@@ -60,8 +58,7 @@ int transient_argv(char *const *cmd, const Request *r, char ***ret)
 
 /* Makes "REQ_NAME=value" for a header, or returns -EINVAL if its name cannot
  * become a portable variable name once upper-cased with '-' turned into '_'. */
-static int env_header_entry(const ReqHeader *h, char **ret)
-{
+static int env_header_entry(const ReqHeader *h, char **ret) {
         size_t ln = strlen(h->name), lv = strlen(h->value), lp = strlen(ENV_PREFIX);
         _cleanup_free_ char *e = NULL;
         char *p;
@@ -94,8 +91,7 @@ static int env_header_entry(const ReqHeader *h, char **ret)
 /* Builds the environment. Of headers that map to the same variable (repeated
  * headers, or names differing only in case or '-' against '_'), the first
  * one wins, as req_header_get() would answer. */
-int transient_env(char *const *base, const Request *r, char ***ret)
-{
+int transient_env(char *const *base, const Request *r, char ***ret) {
         _cleanup_strv_ char **env = NULL;
         size_t n_base = 0, n = 0, first_header;
 
@@ -146,8 +142,7 @@ int transient_env(char *const *base, const Request *r, char ***ret)
 
 /* Makes fd the target descriptor of the exec'd program. dup2() onto itself
  * leaves close-on-exec set, so that case clears it instead. */
-static int child_install_fd(int fd, int target)
-{
+static int child_install_fd(int fd, int target) {
         if (fd == target)
                 return fcntl(fd, F_SETFD, 0);
         return dup2(fd, target);
@@ -155,8 +150,7 @@ static int child_install_fd(int fd, int target)
 
 /* The forked child. Only async-signal-safe calls are made here, since the
  * parent may have threads; everything was allocated before the fork. */
-static _noreturn_ void transient_child(int resp_fd, char **argv, char **envp)
-{
+static _noreturn_ void transient_child(int resp_fd, char **argv, char **envp) {
         struct sigaction sa = {.sa_handler = SIG_DFL};
         sigset_t none;
 
@@ -179,8 +173,7 @@ static _noreturn_ void transient_child(int resp_fd, char **argv, char **envp)
         _exit(127);
 }
 
-int transient_spawn(char *const *cmd, const Request *r, int resp_fd, pid_t *ret_pid)
-{
+int transient_spawn(char *const *cmd, const Request *r, int resp_fd, pid_t *ret_pid) {
         _cleanup_strv_ char **argv = NULL, **envp = NULL;
         pid_t pid;
         int k;
@@ -207,8 +200,7 @@ int transient_spawn(char *const *cmd, const Request *r, int resp_fd, pid_t *ret_
 
 /* Turns the part of a variable name after REQ_ into a header name: words
  * split at '_', each capitalised, joined with '-'. */
-static void header_name_from_env(const char *s, size_t len, char *buf)
-{
+static void header_name_from_env(const char *s, size_t len, char *buf) {
         bool word_start = true;
 
         for (size_t i = 0; i < len; i++) {
@@ -229,8 +221,7 @@ static void header_name_from_env(const char *s, size_t len, char *buf)
         buf[len] = 0;
 }
 
-int transient_request(int argc, char *const *argv, char *const *envp, Request **ret)
-{
+int transient_request(int argc, char *const *argv, char *const *envp, Request **ret) {
         _cleanup_(req_freep) Request *req = NULL;
         const char *version = DEFAULT_VERSION;
         size_t lp = strlen(ENV_PREFIX), lv = strlen(ENV_VERSION);

@@ -42,14 +42,12 @@ struct Upstream {
  * single-threaded and the datagram is copied if it has to wait. */
 static char encode_buffer[REQ_DATAGRAM_MAX];
 
-static void upstream_disconnect(Upstream *u)
-{
+static void upstream_disconnect(Upstream *u) {
         u->io = sd_event_source_disable_unref(u->io);
         u->fd = safe_close(u->fd);
 }
 
-static void pending_clear(Pending *p)
-{
+static void pending_clear(Pending *p) {
         free(p->data);
         safe_close(p->fd);
         *p = (Pending){.fd = -EBADF};
@@ -57,8 +55,7 @@ static void pending_clear(Pending *p)
 
 /* Answers every queued request 503: their target is gone and will not come
  * back in time, and the client deserves more than a closed socket. */
-static void upstream_fail_queue(Upstream *u)
-{
+static void upstream_fail_queue(Upstream *u) {
         while (u->queue_len > 0) {
                 Pending *p = &u->queue[u->queue_head];
 
@@ -75,8 +72,7 @@ static void upstream_fail_queue(Upstream *u)
 
 static int upstream_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-static int upstream_watch(Upstream *u)
-{
+static int upstream_watch(Upstream *u) {
         int r;
 
         r = sd_event_add_io(u->event, &u->io, u->fd,
@@ -86,8 +82,7 @@ static int upstream_watch(Upstream *u)
         return r;
 }
 
-static int upstream_connect_socket(Upstream *u)
-{
+static int upstream_connect_socket(Upstream *u) {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         struct ucred cred;
@@ -118,8 +113,7 @@ static int upstream_connect_socket(Upstream *u)
 
 /* Hands a child that is no longer ours to the event loop, which reaps it
  * when it exits, so that no zombie is left behind. */
-static void upstream_orphan_child(Upstream *u)
-{
+static void upstream_orphan_child(Upstream *u) {
         if (!u->child)
                 return;
         sd_event_source_set_userdata(u->child, NULL);
@@ -130,8 +124,7 @@ static void upstream_orphan_child(Upstream *u)
         u->pid = 0;
 }
 
-static int upstream_child_exited(sd_event_source *s, const siginfo_t *si, void *userdata)
-{
+static int upstream_child_exited(sd_event_source *s, const siginfo_t *si, void *userdata) {
         Upstream *u = userdata;
 
         if (!u) {
@@ -149,8 +142,7 @@ static int upstream_child_exited(sd_event_source *s, const siginfo_t *si, void *
         return 0;
 }
 
-static int upstream_start_child(Upstream *u)
-{
+static int upstream_start_child(Upstream *u) {
         _cleanup_close_ int ours = -EBADF, theirs = -EBADF;
         int pair[2];
         sigset_t mask;
@@ -190,8 +182,7 @@ static int upstream_start_child(Upstream *u)
         return upstream_watch(u);
 }
 
-static int upstream_ensure(Upstream *u)
-{
+static int upstream_ensure(Upstream *u) {
         if (u->fd >= 0)
                 return 0;
         if (u->path)
@@ -202,14 +193,12 @@ static int upstream_ensure(Upstream *u)
         return upstream_start_child(u);
 }
 
-static bool error_is_gone(int r)
-{
+static bool error_is_gone(int r) {
         return r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN || r == -ECONNREFUSED;
 }
 
 /* Sends queued datagrams while the socket takes them. */
-static int upstream_flush(Upstream *u)
-{
+static int upstream_flush(Upstream *u) {
         bool retried = false;
         int r;
 
@@ -242,8 +231,7 @@ static int upstream_flush(Upstream *u)
         return 0;
 }
 
-static int upstream_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
+static int upstream_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Upstream *u = userdata;
         int r;
 
@@ -274,8 +262,7 @@ static int upstream_io(sd_event_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-static int upstream_enqueue(Upstream *u, const void *datagram, size_t size, int resp_fd)
-{
+static int upstream_enqueue(Upstream *u, const void *datagram, size_t size, int resp_fd) {
         _cleanup_free_ char *data = NULL;
         Pending *p;
         int fd;
@@ -312,8 +299,7 @@ static int upstream_enqueue(Upstream *u, const void *datagram, size_t size, int 
         return 0;
 }
 
-int upstream_send_datagram(Upstream *u, const void *datagram, size_t size, int resp_fd)
-{
+int upstream_send_datagram(Upstream *u, const void *datagram, size_t size, int resp_fd) {
         int r;
 
         if (size > REQ_DATAGRAM_MAX)
@@ -340,8 +326,7 @@ int upstream_send_datagram(Upstream *u, const void *datagram, size_t size, int r
         return r;
 }
 
-int upstream_send(Upstream *u, const Request *req, int resp_fd)
-{
+int upstream_send(Upstream *u, const Request *req, int resp_fd) {
         int n;
 
         n = req_encode(req, encode_buffer, sizeof(encode_buffer));
@@ -350,8 +335,7 @@ int upstream_send(Upstream *u, const Request *req, int resp_fd)
         return upstream_send_datagram(u, encode_buffer, n, resp_fd);
 }
 
-static int upstream_alloc(sd_event *event, Upstream **ret)
-{
+static int upstream_alloc(sd_event *event, Upstream **ret) {
         Upstream *u;
 
         u = calloc(1, sizeof(*u));
@@ -365,8 +349,7 @@ static int upstream_alloc(sd_event *event, Upstream **ret)
         return 0;
 }
 
-int upstream_new_socket(sd_event *event, const char *path, uid_t expected_uid, Upstream **ret)
-{
+int upstream_new_socket(sd_event *event, const char *path, uid_t expected_uid, Upstream **ret) {
         _cleanup_(upstream_freep) Upstream *u = NULL;
         int r;
 
@@ -383,8 +366,7 @@ int upstream_new_socket(sd_event *event, const char *path, uid_t expected_uid, U
         return 0;
 }
 
-int upstream_new_exec(sd_event *event, char *const *argv, Upstream **ret)
-{
+int upstream_new_exec(sd_event *event, char *const *argv, Upstream **ret) {
         _cleanup_(upstream_freep) Upstream *u = NULL;
         sigset_t mask;
         size_t n = 0;
@@ -416,8 +398,7 @@ int upstream_new_exec(sd_event *event, char *const *argv, Upstream **ret)
         return 0;
 }
 
-Upstream *upstream_free(Upstream *u)
-{
+Upstream *upstream_free(Upstream *u) {
         if (!u)
                 return NULL;
         upstream_disconnect(u);
@@ -433,12 +414,10 @@ Upstream *upstream_free(Upstream *u)
         return NULL;
 }
 
-const char *upstream_name(const Upstream *u)
-{
+const char *upstream_name(const Upstream *u) {
         return u->path ? u->path : u->argv[0];
 }
 
-uid_t upstream_peer_uid(const Upstream *u)
-{
+uid_t upstream_peer_uid(const Upstream *u) {
         return u->peer_uid;
 }

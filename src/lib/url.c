@@ -9,8 +9,7 @@
 #include "macro.h"
 #include "url.h"
 
-static int hex_value(char c)
-{
+static int hex_value(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
@@ -21,8 +20,7 @@ static int hex_value(char c)
 }
 
 /* Decodes %XX escapes into a fresh buffer, refusing malformed escapes. */
-int url_unescape(const char *s, size_t len, char **ret, size_t *ret_len)
-{
+int url_unescape(const char *s, size_t len, char **ret, size_t *ret_len) {
         _cleanup_free_ char *out = NULL;
         const char *end = s + len;
         char *p;
@@ -60,16 +58,14 @@ int url_unescape(const char *s, size_t len, char **ret, size_t *ret_len)
 
 /* Whether c may stand unescaped in an escaped path. ':' is escaped although a
  * path may hold it, because "a:b" as a relative reference reads as a scheme. */
-static bool path_char_safe(unsigned char c)
-{
+static bool path_char_safe(unsigned char c) {
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
                 return true;
         return c != 0 && strchr("-._~/!$&'()*+,;=@", c);
 }
 
 /* Escapes everything outside a conservative set of path characters. */
-int url_escape_path(const char *s, char **ret)
-{
+int url_escape_path(const char *s, char **ret) {
         static const char hex[] = "0123456789ABCDEF";
         size_t n = 0;
         char *out, *p;
@@ -102,15 +98,13 @@ int url_escape_path(const char *s, char **ret)
 /* Whether c may appear in a request target at all: no controls, spaces or
  * fragments (RFC 9112 §3.2). Bytes above 0x7f are let through, since clients
  * do send raw UTF-8 and the rest string is a byte string anyway. */
-static bool target_char_valid(unsigned char c)
-{
+static bool target_char_valid(unsigned char c) {
         return c > ' ' && c != 0x7f && c != '#';
 }
 
 /* Copies the path of [path, ...) up to the query, without its leading '/',
  * into a new string, validating the characters on the way. */
-static int rest_from_path(const char *path, char **ret)
-{
+static int rest_from_path(const char *path, char **ret) {
         const char *end;
         char *out;
 
@@ -133,8 +127,7 @@ static int rest_from_path(const char *path, char **ret)
 
 /* Derives the initial rest string from an origin-, absolute- or asterisk-form
  * request target. */
-int url_rest_from_target(const char *target, char **ret)
-{
+int url_rest_from_target(const char *target, char **ret) {
         const char *p;
 
         if (target[0] == '/')
@@ -172,16 +165,14 @@ int url_rest_from_target(const char *target, char **ret)
 }
 
 /* Points at the query of url, '?' included, or at its terminating NUL. */
-const char *url_query(const char *url)
-{
+const char *url_query(const char *url) {
         const char *q = strchr(url, '?');
 
         return q ? q : url + strlen(url);
 }
 
 /* Whether a decoded element can be used as one file name under a directory. */
-bool path_element_valid(const char *element, size_t len)
-{
+bool path_element_valid(const char *element, size_t len) {
         if (len == 0)
                 return false;
         if (element[0] == '.' && (len == 1 || (len == 2 && element[1] == '.')))
@@ -192,8 +183,7 @@ bool path_element_valid(const char *element, size_t len)
 /* Takes one element off the front of an escaped rest string, decoding it on
  * its own so that an escaped '/' can never split or join elements. Empty
  * elements ("a//b", a leading '/') are refused like "..": they name no file. */
-int rest_next_element(const char **rest, char **ret, bool *ret_slash)
-{
+int rest_next_element(const char **rest, char **ret, bool *ret_slash) {
         _cleanup_free_ char *element = NULL;
         const char *start = *rest, *end;
         size_t len;

@@ -20,13 +20,11 @@
 
 #define PROBE_FIELDS_MAX 32
 
-static const char *target_name(void)
-{
+static const char *target_name(void) {
         return log_target() == LOG_TARGET_JOURNAL ? "journal" : "stderr";
 }
 
-static int parse_number(const char *s, unsigned long *ret)
-{
+static int parse_number(const char *s, unsigned long *ret) {
         char *end;
 
         errno = 0;
@@ -36,8 +34,7 @@ static int parse_number(const char *s, unsigned long *ret)
         return 0;
 }
 
-static int flood(const char *count, const char *identifier)
-{
+static int flood(const char *count, const char *identifier) {
         unsigned long n, sent = 0;
         char line[64];
         int r;
@@ -66,8 +63,7 @@ static int flood(const char *count, const char *identifier)
         return EXIT_SUCCESS;
 }
 
-int main(int argc, char *argv[])
-{
+int main(int argc, char *argv[]) {
         LogField fields[PROBE_FIELDS_MAX + 1] = {};
         char names[PROBE_FIELDS_MAX][65];
         size_t n_fields = 0;

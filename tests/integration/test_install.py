@@ -3,6 +3,7 @@
 pkg-config, test-only programs left out, the catalog readable by journalctl."""
 
 import os
+import re
 import subprocess
 
 import ashdtest
@@ -55,7 +56,7 @@ class InstallTest(ashdtest.TempDirTestCase):
             ["journalctl", f"--root={dest}", "--list-catalog"], capture_output=True, text=True, check=True
         ).stdout
         with open(os.path.join(ashdtest.SRC, "src/lib/messages.h")) as f:
-            ids = [line.split('"')[1] for line in f if line.startswith("#define MESSAGE_ID_")]
+            ids = re.findall(r'#define MESSAGE_ID_\w+\s+"([0-9a-f]{32})"', f.read())
         self.assertEqual(len(ids), 4)
         for i in ids:
             self.assertIn(i + " ashd: ", listed)

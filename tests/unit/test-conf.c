@@ -15,33 +15,28 @@
 /* A fresh folder per test, for the include tests' real files. */
 static char dir[PATH_MAX];
 
-static void make_dir(void)
-{
+static void make_dir(void) {
         snprintf(dir, sizeof(dir), "/tmp/test-conf-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         return remove(path);
 }
 
-static void remove_dir(void)
-{
+static void remove_dir(void) {
         nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The path of name inside the test folder, for the caller to free. */
-static char *path_of(const char *name)
-{
+static char *path_of(const char *name) {
         char *p;
 
         ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
         return p;
 }
 
-static void write_bytes(const char *name, const char *data, size_t size)
-{
+static void write_bytes(const char *name, const char *data, size_t size) {
         _cleanup_free_ char *p = path_of(name);
         _cleanup_fclose_ FILE *f = fopen(p, "we");
 
@@ -49,20 +44,17 @@ static void write_bytes(const char *name, const char *data, size_t size)
         ck_assert_uint_eq(fwrite(data, 1, size, f), size);
 }
 
-static void write_file(const char *name, const char *text)
-{
+static void write_file(const char *name, const char *text) {
         write_bytes(name, text, strlen(text));
 }
 
-static void make_subdir(const char *name)
-{
+static void make_subdir(const char *name) {
         _cleanup_free_ char *p = path_of(name);
 
         ck_assert_int_eq(mkdir(p, 0755), 0);
 }
 
-static ConfReader *open_text(const char *text)
-{
+static ConfReader *open_text(const char *text) {
         ConfReader *r = NULL;
 
         ck_assert_int_eq(conf_open_string("t.conf", text, &r), 0);
@@ -73,8 +65,7 @@ static ConfReader *open_text(const char *text)
 /* Reads the next line and checks its file (when given), number, indentation
  * and words, the last argument being NULL. Returns the line. */
 _sentinel_ static const ConfLine *expect_line(ConfReader *r, const char *file, unsigned number,
-                                              bool indented, ...)
-{
+                                              bool indented, ...) {
         const ConfLine *l = NULL;
         va_list ap;
         size_t n = 0;
@@ -97,8 +88,7 @@ _sentinel_ static const ConfLine *expect_line(ConfReader *r, const char *file, u
         return l;
 }
 
-static void expect_end(ConfReader *r)
-{
+static void expect_end(ConfReader *r) {
         const ConfLine *l = NULL;
 
         ck_assert_int_eq(conf_next(r, &l), 0);
@@ -106,8 +96,7 @@ static void expect_end(ConfReader *r)
 
 /* Expects conf_next() to fail now with error and message, leaving its
  * out-parameter alone, and to fail the same way when asked again. */
-static void expect_error(ConfReader *r, int error, const char *message)
-{
+static void expect_error(ConfReader *r, int error, const char *message) {
         static const ConfLine sentinel_line;
         const ConfLine *sentinel = &sentinel_line, *l = sentinel;
 
@@ -119,8 +108,7 @@ static void expect_error(ConfReader *r, int error, const char *message)
         ck_assert_ptr_eq(l, sentinel);
 }
 
-START_TEST(test_words)
-{
+START_TEST(test_words) {
         _cleanup_(conf_freep) ConfReader *r = open_text("one two\tthree   four\nsingle\n");
 
         expect_line(r, "t.conf", 1, false, "one", "two", "three", "four", NULL);
@@ -132,8 +120,7 @@ START_TEST(test_words)
 }
 END_TEST
 
-START_TEST(test_quotes)
-{
+START_TEST(test_quotes) {
         _cleanup_(conf_freep) ConfReader *r = open_text("say \"hello  world\" \"\" x\n"
                                                         "join ab\"c d\"e \"tab\there\"\n");
 
@@ -143,8 +130,7 @@ START_TEST(test_quotes)
 }
 END_TEST
 
-START_TEST(test_escapes)
-{
+START_TEST(test_escapes) {
         _cleanup_(conf_freep) ConfReader *r = open_text("e \\\\ \\\" \\n \\t \\q a\\ b\n"
                                                         "q \"a\\\\b\\\"c\\nd\\te\\qf\"\n"
                                                         "end \\\n");
@@ -157,8 +143,7 @@ START_TEST(test_escapes)
 }
 END_TEST
 
-START_TEST(test_comments)
-{
+START_TEST(test_comments) {
         _cleanup_(conf_freep) ConfReader *r = open_text("# a comment\n"
                                                         "a b # c d\n"
                                                         "    # an indented comment\n"
@@ -173,8 +158,7 @@ START_TEST(test_comments)
 }
 END_TEST
 
-START_TEST(test_indentation_and_blank_lines)
-{
+START_TEST(test_indentation_and_blank_lines) {
         _cleanup_(conf_freep) ConfReader *r = open_text("\n"
                                                         "   \n"
                                                         "\t\n"
@@ -194,8 +178,7 @@ START_TEST(test_indentation_and_blank_lines)
 }
 END_TEST
 
-START_TEST(test_crlf)
-{
+START_TEST(test_crlf) {
         _cleanup_(conf_freep) ConfReader *r = open_text("a b\r\n  c\r\n\r\nd \"e f\"\r\n");
 
         expect_line(r, NULL, 1, false, "a", "b", NULL);
@@ -205,8 +188,7 @@ START_TEST(test_crlf)
 }
 END_TEST
 
-START_TEST(test_no_final_newline)
-{
+START_TEST(test_no_final_newline) {
         _cleanup_(conf_freep) ConfReader *r = open_text("a\nb c");
         _cleanup_(conf_freep) ConfReader *r2 = open_text("x\r");
         _cleanup_(conf_freep) ConfReader *r3 = open_text("");
@@ -220,8 +202,7 @@ START_TEST(test_no_final_newline)
 }
 END_TEST
 
-START_TEST(test_line_max)
-{
+START_TEST(test_line_max) {
         char line[CONF_LINE_MAX + 4];
         _cleanup_(conf_freep) ConfReader *r = NULL;
         _cleanup_(conf_freep) ConfReader *crlf = NULL;
@@ -262,8 +243,7 @@ START_TEST(test_line_max)
 }
 END_TEST
 
-START_TEST(test_line_max_unterminated)
-{
+START_TEST(test_line_max_unterminated) {
         char line[CONF_LINE_MAX + 3];
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -275,8 +255,7 @@ START_TEST(test_line_max_unterminated)
 }
 END_TEST
 
-START_TEST(test_words_max)
-{
+START_TEST(test_words_max) {
         _cleanup_free_ char *ok = NULL, *over = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL, *r2 = NULL;
         const ConfLine *l = NULL;
@@ -305,8 +284,7 @@ START_TEST(test_words_max)
 }
 END_TEST
 
-START_TEST(test_unterminated_quote)
-{
+START_TEST(test_unterminated_quote) {
         _cleanup_(conf_freep) ConfReader *r = open_text("a\n\nb \"c d\n");
         _cleanup_(conf_freep) ConfReader *r2 = open_text("x \"escaped end\\\"\n");
 
@@ -316,16 +294,14 @@ START_TEST(test_unterminated_quote)
 }
 END_TEST
 
-START_TEST(test_indented_first_line)
-{
+START_TEST(test_indented_first_line) {
         _cleanup_(conf_freep) ConfReader *r = open_text("# comment\n\n  orphan\n");
 
         expect_error(r, -EINVAL, "t.conf:3: indented line before any directive");
 }
 END_TEST
 
-START_TEST(test_nul_byte)
-{
+START_TEST(test_nul_byte) {
         static const char data[] = "ok\nbad\0byte\n";
         _cleanup_free_ char *p = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL;
@@ -343,8 +319,7 @@ START_TEST(test_nul_byte)
 }
 END_TEST
 
-START_TEST(test_missing_file)
-{
+START_TEST(test_missing_file) {
         _cleanup_free_ char *p = path_of("nope.conf"), *message = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -354,8 +329,7 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
-START_TEST(test_read_error)
-{
+START_TEST(test_read_error) {
         _cleanup_free_ char *message = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -366,8 +340,7 @@ START_TEST(test_read_error)
 }
 END_TEST
 
-START_TEST(test_file_lines)
-{
+START_TEST(test_file_lines) {
         _cleanup_free_ char *p = path_of("plain.conf");
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -379,8 +352,7 @@ START_TEST(test_file_lines)
 }
 END_TEST
 
-START_TEST(test_include_glob)
-{
+START_TEST(test_include_glob) {
         _cleanup_free_ char *main_conf = path_of("main.conf"), *one = path_of("sub/1.conf"),
                             *ten = path_of("sub/10.conf"), *two = path_of("sub/2.conf");
         _cleanup_(conf_freep) ConfReader *r = NULL;
@@ -413,8 +385,7 @@ START_TEST(test_include_glob)
 }
 END_TEST
 
-START_TEST(test_include_patterns_in_order)
-{
+START_TEST(test_include_patterns_in_order) {
         _cleanup_free_ char *abs_path = path_of("zabs.conf"), *main_conf = path_of("main.conf"),
                             *b = path_of("b.conf"), *a1 = path_of("a1.conf"), *a2 = path_of("a2.conf"),
                             *text = NULL;
@@ -440,8 +411,7 @@ START_TEST(test_include_patterns_in_order)
 }
 END_TEST
 
-START_TEST(test_include_nested)
-{
+START_TEST(test_include_nested) {
         _cleanup_free_ char *main_conf = path_of("main.conf"), *inner = path_of("a/inner.conf"),
                             *deep = path_of("a/../b/deep.conf");
         _cleanup_(conf_freep) ConfReader *r = NULL;
@@ -464,8 +434,7 @@ START_TEST(test_include_nested)
 }
 END_TEST
 
-START_TEST(test_include_glob_folder_escaped)
-{
+START_TEST(test_include_glob_folder_escaped) {
         _cleanup_free_ char *main_conf = path_of("we[ir]d/main.conf"), *inc = path_of("we[ir]d/x.inc");
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -482,8 +451,7 @@ START_TEST(test_include_glob_folder_escaped)
 }
 END_TEST
 
-START_TEST(test_include_relative_to_cwd)
-{
+START_TEST(test_include_relative_to_cwd) {
         _cleanup_close_ int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_(conf_freep) ConfReader *r = NULL, *r2 = NULL, *r3 = NULL;
 
@@ -512,8 +480,7 @@ START_TEST(test_include_relative_to_cwd)
 }
 END_TEST
 
-START_TEST(test_include_missing)
-{
+START_TEST(test_include_missing) {
         _cleanup_free_ char *main_conf = path_of("main.conf"), *message = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -527,8 +494,7 @@ START_TEST(test_include_missing)
 }
 END_TEST
 
-START_TEST(test_include_error_in_included_file)
-{
+START_TEST(test_include_error_in_included_file) {
         _cleanup_free_ char *main_conf = path_of("main.conf"), *inc = path_of("inc.conf"), *message = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -541,8 +507,7 @@ START_TEST(test_include_error_in_included_file)
 }
 END_TEST
 
-START_TEST(test_include_no_argument)
-{
+START_TEST(test_include_no_argument) {
         _cleanup_(conf_freep) ConfReader *r = open_text("a\ninclude # nothing\n");
 
         expect_line(r, NULL, 1, false, "a", NULL);
@@ -550,8 +515,7 @@ START_TEST(test_include_no_argument)
 }
 END_TEST
 
-START_TEST(test_include_takes_no_body)
-{
+START_TEST(test_include_takes_no_body) {
         _cleanup_free_ char *text = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -565,8 +529,7 @@ START_TEST(test_include_takes_no_body)
 }
 END_TEST
 
-START_TEST(test_indented_include_is_a_line)
-{
+START_TEST(test_indented_include_is_a_line) {
         _cleanup_(conf_freep) ConfReader *r = open_text("stanza\n  include nothing.conf\n");
 
         expect_line(r, NULL, 1, false, "stanza", NULL);
@@ -575,8 +538,7 @@ START_TEST(test_indented_include_is_a_line)
 }
 END_TEST
 
-START_TEST(test_include_self)
-{
+START_TEST(test_include_self) {
         _cleanup_free_ char *self = path_of("self.conf"), *message = NULL;
         _cleanup_(conf_freep) ConfReader *r = NULL;
 
@@ -591,8 +553,7 @@ START_TEST(test_include_self)
 }
 END_TEST
 
-START_TEST(test_unread)
-{
+START_TEST(test_unread) {
         _cleanup_(conf_freep) ConfReader *r = open_text("a\n  b\nc\n");
         const ConfLine *l = NULL;
 
@@ -613,8 +574,7 @@ START_TEST(test_unread)
 }
 END_TEST
 
-START_TEST(test_unread_stanza)
-{
+START_TEST(test_unread_stanza) {
         _cleanup_(conf_freep) ConfReader *r = open_text("s1\n  x 1\n  y 2\ns2\n  z\n");
         const ConfLine *l;
         unsigned stanzas = 0, bodies = 0;
@@ -636,8 +596,7 @@ START_TEST(test_unread_stanza)
 }
 END_TEST
 
-START_TEST(test_fail)
-{
+START_TEST(test_fail) {
         _cleanup_(conf_freep) ConfReader *r = open_text("a\nb c\n");
         const ConfLine *l;
 
@@ -649,8 +608,7 @@ START_TEST(test_fail)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("conf");
         TCase *tc = tcase_create("syntax");
         TCase *files = tcase_create("files");

@@ -25,15 +25,13 @@
 #define SENTINEL_LEN ((size_t) 4242)
 #define SENTINEL_FD  4243
 
-static void seqpacket_pair(int pair[2], int extra_flags)
-{
+static void seqpacket_pair(int pair[2], int extra_flags) {
         ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | extra_flags, 0, pair), 0);
 }
 
 /* Sends buf with fds[0..n) attached, bypassing fdpass_send (which sends one
  * fd at most) to play a misbehaving peer. */
-static void send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n)
-{
+static void send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n) {
         union {
                 struct cmsghdr cmsghdr;
                 uint8_t buf[CMSG_SPACE(sizeof(int) * 64)];
@@ -54,8 +52,7 @@ static void send_raw(int sock, const void *buf, size_t len, const int *fds, size
         ck_assert_int_eq(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t) len);
 }
 
-static int count_open_fds(void)
-{
+static int count_open_fds(void) {
         DIR *d = opendir("/proc/self/fd");
         int n = 0;
 
@@ -69,8 +66,7 @@ static int count_open_fds(void)
 /* Whether every copy of a pipe's write end is closed: the read end then sees
  * EOF instead of EAGAIN. This is how the tests see that fdpass_recv closed
  * the fds it refused. */
-static bool pipe_writers_gone(int read_end)
-{
+static bool pipe_writers_gone(int read_end) {
         char c;
         ssize_t n = read(read_end, &c, 1);
 
@@ -78,8 +74,7 @@ static bool pipe_writers_gone(int read_end)
         return n == 0;
 }
 
-START_TEST(test_round_trip_with_fd)
-{
+START_TEST(test_round_trip_with_fd) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, file = -EBADF, got = -EBADF;
         int pair[2];
         char buf[64];
@@ -107,8 +102,7 @@ START_TEST(test_round_trip_with_fd)
 }
 END_TEST
 
-START_TEST(test_no_fd_optional)
-{
+START_TEST(test_no_fd_optional) {
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         int pair[2], fd = SENTINEL_FD;
         char buf[16];
@@ -126,8 +120,7 @@ START_TEST(test_no_fd_optional)
 }
 END_TEST
 
-START_TEST(test_no_fd_required)
-{
+START_TEST(test_no_fd_required) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, got = -EBADF;
         int pair[2], fd = SENTINEL_FD;
         char buf[16];
@@ -152,8 +145,7 @@ START_TEST(test_no_fd_required)
 }
 END_TEST
 
-START_TEST(test_two_fds_closed)
-{
+START_TEST(test_two_fds_closed) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, rd = -EBADF;
         int pair[2], p[2], fd = SENTINEL_FD;
         char buf[16];
@@ -178,8 +170,7 @@ START_TEST(test_two_fds_closed)
 }
 END_TEST
 
-START_TEST(test_truncated_datagram)
-{
+START_TEST(test_truncated_datagram) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, rd = -EBADF;
         int pair[2], p[2], fd = SENTINEL_FD;
         char big[100], buf[10];
@@ -209,8 +200,7 @@ START_TEST(test_truncated_datagram)
 }
 END_TEST
 
-START_TEST(test_datagram_exactly_size)
-{
+START_TEST(test_datagram_exactly_size) {
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         int pair[2], fd = SENTINEL_FD;
         char buf[10];
@@ -227,8 +217,7 @@ START_TEST(test_datagram_exactly_size)
 }
 END_TEST
 
-START_TEST(test_control_truncated)
-{
+START_TEST(test_control_truncated) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, rd = -EBADF;
         int pair[2], p[2], fds[40], fd = SENTINEL_FD;
         char buf[16];
@@ -255,8 +244,7 @@ START_TEST(test_control_truncated)
 }
 END_TEST
 
-START_TEST(test_credentials_ignored)
-{
+START_TEST(test_credentials_ignored) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, got = -EBADF;
         int pair[2], one = 1;
         char buf[16];
@@ -279,8 +267,7 @@ START_TEST(test_credentials_ignored)
 }
 END_TEST
 
-START_TEST(test_eof)
-{
+START_TEST(test_eof) {
         _cleanup_close_ int b = -EBADF;
         int pair[2], fd = SENTINEL_FD;
         char buf[16];
@@ -302,8 +289,7 @@ START_TEST(test_eof)
 }
 END_TEST
 
-START_TEST(test_zero_length)
-{
+START_TEST(test_zero_length) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, got = -EBADF;
         int pair[2], fd = SENTINEL_FD;
         char buf[16];
@@ -327,8 +313,7 @@ START_TEST(test_zero_length)
 }
 END_TEST
 
-START_TEST(test_recv_eagain)
-{
+START_TEST(test_recv_eagain) {
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         int pair[2], fd = SENTINEL_FD;
         char buf[16];
@@ -344,8 +329,7 @@ START_TEST(test_recv_eagain)
 }
 END_TEST
 
-START_TEST(test_send_epipe)
-{
+START_TEST(test_send_epipe) {
         _cleanup_close_ int a = -EBADF;
         int pair[2];
 
@@ -368,8 +352,7 @@ START_TEST(test_send_epipe)
 }
 END_TEST
 
-START_TEST(test_send_eagain)
-{
+START_TEST(test_send_eagain) {
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         int pair[2], r = 0;
         char chunk[1024] = {};
@@ -389,8 +372,7 @@ START_TEST(test_send_eagain)
 }
 END_TEST
 
-START_TEST(test_stream_socket)
-{
+START_TEST(test_stream_socket) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, got = -EBADF;
         int pair[2];
         char buf[64];
@@ -410,8 +392,7 @@ END_TEST
 
 static atomic_int signals_caught;
 
-static void on_signal(int sig)
-{
+static void on_signal(int sig) {
         atomic_fetch_add(&signals_caught, 1);
 }
 
@@ -424,8 +405,7 @@ typedef struct Interrupter {
 
 /* Whether thread tid is blocked in system call nr, from /proc: the kernel
  * reports the number only while the thread sleeps in the call. */
-static bool thread_in_syscall(pid_t tid, long nr)
-{
+static bool thread_in_syscall(pid_t tid, long nr) {
         char path[64], buf[128], *end;
         ssize_t n;
         int fd;
@@ -444,8 +424,7 @@ static bool thread_in_syscall(pid_t tid, long nr)
 
 /* Waits until the main thread sleeps in recvmsg, interrupts it, and only then
  * sends the datagram it waits for. */
-static void *interrupt_then_send(void *userdata)
-{
+static void *interrupt_then_send(void *userdata) {
         Interrupter *it = userdata;
 
         while (!thread_in_syscall(it->target_tid, SYS_recvmsg))
@@ -458,8 +437,7 @@ static void *interrupt_then_send(void *userdata)
         return NULL;
 }
 
-START_TEST(test_recv_eintr)
-{
+START_TEST(test_recv_eintr) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, got = -EBADF;
         struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
         int pair[2];
@@ -488,8 +466,7 @@ END_TEST
 
 /* Waits until the main thread sleeps in a sendmsg on a full socket,
  * interrupts it, then reads datagrams until the one it was sending. */
-static void *interrupt_then_receive(void *userdata)
-{
+static void *interrupt_then_receive(void *userdata) {
         Interrupter *it = userdata;
         char buf[1024];
 
@@ -514,8 +491,7 @@ static void *interrupt_then_receive(void *userdata)
         return NULL;
 }
 
-START_TEST(test_send_eintr)
-{
+START_TEST(test_send_eintr) {
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
         int pair[2];
@@ -557,8 +533,7 @@ typedef struct Drainer {
 
 /* Waits until the main thread sleeps in a sendmsg that does not fit, interrupts
  * it (so that it returns a short count), then reads the whole stream. */
-static void *interrupt_then_drain(void *userdata)
-{
+static void *interrupt_then_drain(void *userdata) {
         Drainer *d = userdata;
 
         while (!thread_in_syscall(d->target_tid, SYS_sendmsg))
@@ -585,8 +560,7 @@ static void *interrupt_then_drain(void *userdata)
         return NULL;
 }
 
-START_TEST(test_stream_short_send)
-{
+START_TEST(test_stream_short_send) {
         _cleanup_close_ int b = -EBADF, file = -EBADF;
         _cleanup_free_ char *out = NULL, *in = NULL;
         struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
@@ -632,8 +606,7 @@ START_TEST(test_stream_short_send)
 }
 END_TEST
 
-START_TEST(test_stream_nonblocking_partial)
-{
+START_TEST(test_stream_nonblocking_partial) {
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         _cleanup_free_ char *out = NULL;
         const size_t size = 4 * 1024 * 1024;
@@ -657,8 +630,7 @@ START_TEST(test_stream_nonblocking_partial)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("fdpass");
         TCase *tc = tcase_create("core");
 

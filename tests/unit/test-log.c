@@ -38,8 +38,7 @@ typedef struct Entry {
         char data[]; /* the datagram */
 } Entry;
 
-static void entry_freep(Entry **e)
-{
+static void entry_freep(Entry **e) {
         free(*e);
 }
 
@@ -48,13 +47,11 @@ static char scratch[PATH_MAX]; /* one test's folder inside base */
 static char journal_path[PATH_MAX];
 static int journal_fd = -EBADF;
 
-static void path_in_scratch(char *buf, size_t size, const char *name)
-{
+static void path_in_scratch(char *buf, size_t size, const char *name) {
         ck_assert_int_lt(snprintf(buf, size, "%s/%s", scratch, name), (int) size);
 }
 
-static int bind_datagram(const char *path)
-{
+static int bind_datagram(const char *path) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd;
 
@@ -66,27 +63,23 @@ static int bind_datagram(const char *path)
         return fd;
 }
 
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         remove(path);
         return 0;
 }
 
 /* In the runner's process: a failed test ends its forked child without the
  * checked teardown, so what the tests leave behind is removed here. */
-static void base_setup(void)
-{
+static void base_setup(void) {
         strcpy(base, "/tmp/ashd-test-log-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(base));
 }
 
-static void base_teardown(void)
-{
+static void base_teardown(void) {
         nftw(base, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void setup(void)
-{
+static void setup(void) {
         static unsigned n = 0;
 
         ck_assert_int_lt(snprintf(scratch, sizeof(scratch), "%s/%d-%u", base, (int) getpid(), n++),
@@ -100,15 +93,13 @@ static void setup(void)
         unsetenv("JOURNAL_STREAM");
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
         journal_fd = safe_close(journal_fd);
 }
 
 /* Splits a datagram into its fields, in both encodings, failing the test on
  * anything journald would not parse. */
-static void entry_parse(Entry *e)
-{
+static void entry_parse(Entry *e) {
         size_t i = 0;
 
         while (i < e->size) {
@@ -148,8 +139,7 @@ static void entry_parse(Entry *e)
 
 /* The next datagram on the test's journal socket, or NULL if none is queued:
  * the module sends synchronously, so there is nothing to wait for. */
-static Entry *entry_try_receive(void)
-{
+static Entry *entry_try_receive(void) {
         size_t size = 32 << 20;
         _cleanup_(entry_freep) Entry *e = malloc(sizeof(Entry) + size);
         ssize_t n;
@@ -167,23 +157,20 @@ static Entry *entry_try_receive(void)
         return TAKE_PTR(e);
 }
 
-static Entry *entry_receive(void)
-{
+static Entry *entry_receive(void) {
         Entry *e = entry_try_receive();
 
         ck_assert_msg(e, "no entry arrived at the journal socket");
         return e;
 }
 
-static void assert_no_entry(void)
-{
+static void assert_no_entry(void) {
         _cleanup_(entry_freep) Entry *e = entry_try_receive();
 
         ck_assert_msg(!e, "an unexpected entry arrived");
 }
 
-static size_t field_count(const Entry *e, const char *name)
-{
+static size_t field_count(const Entry *e, const char *name) {
         size_t n = 0;
 
         for (size_t i = 0; i < e->n_fields; i++)
@@ -191,8 +178,7 @@ static size_t field_count(const Entry *e, const char *name)
         return n;
 }
 
-static const Field *field_get(const Entry *e, const char *name)
-{
+static const Field *field_get(const Entry *e, const char *name) {
         ck_assert_msg(field_count(e, name) == 1, "field %s: %zu times", name, field_count(e, name));
         for (size_t i = 0; i < e->n_fields; i++)
                 if (streq(e->fields[i].name, name))
@@ -200,22 +186,19 @@ static const Field *field_get(const Entry *e, const char *name)
         return NULL;
 }
 
-static void assert_field_bytes(const Entry *e, const char *name, const char *value, size_t len)
-{
+static void assert_field_bytes(const Entry *e, const char *name, const char *value, size_t len) {
         const Field *f = field_get(e, name);
 
         ck_assert_msg(f->len == len && memcmp(f->value, value, len) == 0,
                       "field %s is \"%.*s\", not \"%.*s\"", name, (int) f->len, f->value, (int) len, value);
 }
 
-static void assert_field(const Entry *e, const char *name, const char *value)
-{
+static void assert_field(const Entry *e, const char *name, const char *value) {
         assert_field_bytes(e, name, value, strlen(value));
 }
 
 /* Points stderr at a pipe and returns its non-blocking read end. */
-static int capture_stderr(void)
-{
+static int capture_stderr(void) {
         int p[2];
 
         ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
@@ -226,8 +209,7 @@ static int capture_stderr(void)
 }
 
 /* Everything written to the captured stderr so far, NUL-terminated. */
-static size_t read_captured(int fd, char *buf, size_t size)
-{
+static size_t read_captured(int fd, char *buf, size_t size) {
         size_t len = 0;
 
         for (;;) {
@@ -246,24 +228,21 @@ static size_t read_captured(int fd, char *buf, size_t size)
         return len;
 }
 
-static void assert_captured(int fd, const char *expected)
-{
+static void assert_captured(int fd, const char *expected) {
         char buf[65536];
 
         read_captured(fd, buf, sizeof(buf));
         ck_assert_str_eq(buf, expected);
 }
 
-static double now(void)
-{
+static double now(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-START_TEST(test_fields)
-{
+START_TEST(test_fields) {
         const LogField fields[] = {
                 {"HANDLER", "dirplex"},
                 {"SOCKET", "/run/ashd/root.sock"},
@@ -297,8 +276,7 @@ START_TEST(test_fields)
 }
 END_TEST
 
-START_TEST(test_default_identifier)
-{
+START_TEST(test_default_identifier) {
         _cleanup_(entry_freep) Entry *e = NULL;
 
         log_open(NULL, LOG_INFO);
@@ -309,8 +287,7 @@ START_TEST(test_default_identifier)
 }
 END_TEST
 
-START_TEST(test_multiline_binary_encoding)
-{
+START_TEST(test_multiline_binary_encoding) {
         const LogField fields[] = {{"DETAIL", "one\ntwo\n"}, {NULL}};
         _cleanup_(entry_freep) Entry *e = NULL;
 
@@ -326,8 +303,7 @@ START_TEST(test_multiline_binary_encoding)
 }
 END_TEST
 
-START_TEST(test_invalid_field_names_skipped)
-{
+START_TEST(test_invalid_field_names_skipped) {
         const char *name64 = "A234567890123456789012345678901234567890123456789012345678901234";
         const char *name65 = "A2345678901234567890123456789012345678901234567890123456789012345";
         const LogField fields[] = {
@@ -361,8 +337,7 @@ START_TEST(test_invalid_field_names_skipped)
 }
 END_TEST
 
-START_TEST(test_caller_field_limit)
-{
+START_TEST(test_caller_field_limit) {
         LogField fields[71] = {};
         char names[70][16];
         _cleanup_(entry_freep) Entry *e = NULL;
@@ -381,8 +356,7 @@ START_TEST(test_caller_field_limit)
 }
 END_TEST
 
-START_TEST(test_priority_filter)
-{
+START_TEST(test_priority_filter) {
         _cleanup_(entry_freep) Entry *warning = NULL, *error = NULL;
 
         log_open("test-ident", LOG_WARNING);
@@ -401,8 +375,7 @@ START_TEST(test_priority_filter)
 }
 END_TEST
 
-START_TEST(test_level_from_environment)
-{
+START_TEST(test_level_from_environment) {
         static const struct {
                 const char *level;
                 int passes, filtered; /* a priority that passes, one that does not */
@@ -440,8 +413,7 @@ END_TEST
 
 /* Fills the test socket's queue until the module drops an entry; returns how
  * many entries got through before that. */
-static unsigned fill_queue(void)
-{
+static unsigned fill_queue(void) {
         unsigned sent = 0;
 
         for (unsigned i = 0; i < 100000; i++) {
@@ -456,8 +428,7 @@ static unsigned fill_queue(void)
         return 0;
 }
 
-static unsigned drain_queue(void)
-{
+static unsigned drain_queue(void) {
         unsigned n = 0;
 
         for (;;) {
@@ -469,8 +440,7 @@ static unsigned drain_queue(void)
         }
 }
 
-START_TEST(test_drop_counter)
-{
+START_TEST(test_drop_counter) {
         unsigned sent, dropped = 1;
         double slowest = 0;
         char expected[64];
@@ -520,8 +490,7 @@ START_TEST(test_drop_counter)
 }
 END_TEST
 
-START_TEST(test_drop_report_waits_for_room)
-{
+START_TEST(test_drop_report_waits_for_room) {
         unsigned sent;
 
         log_open("test-ident", LOG_DEBUG);
@@ -530,9 +499,7 @@ START_TEST(test_drop_report_waits_for_room)
 
         /* Room for one datagram: the report takes it, and the entry after it
          * is dropped and counted afresh. */
-        {
-                _cleanup_(entry_freep) Entry *first = entry_receive();
-        }
+        { _cleanup_(entry_freep) Entry *first = entry_receive(); }
         ck_assert_int_eq(log_info("no room for me"), -EAGAIN);
         ck_assert_uint_eq(log_dropped(), 1);
         for (unsigned i = 1; i < sent; i++) {
@@ -564,8 +531,7 @@ START_TEST(test_drop_report_waits_for_room)
 }
 END_TEST
 
-START_TEST(test_drops_reported_on_stderr_when_journal_gone)
-{
+START_TEST(test_drops_reported_on_stderr_when_journal_gone) {
         int err = capture_stderr();
         char expected[512];
 
@@ -588,8 +554,7 @@ START_TEST(test_drops_reported_on_stderr_when_journal_gone)
 }
 END_TEST
 
-START_TEST(test_fallback_when_socket_missing)
-{
+START_TEST(test_fallback_when_socket_missing) {
         const LogField fields[] = {{"HANDLER", "sendfile"}, {"STATUS", "503"}, {NULL}};
         int err = capture_stderr();
         char missing[PATH_MAX], expected[512];
@@ -609,8 +574,7 @@ START_TEST(test_fallback_when_socket_missing)
 }
 END_TEST
 
-START_TEST(test_fallback_when_refused)
-{
+START_TEST(test_fallback_when_refused) {
         int err = capture_stderr();
         char refused[PATH_MAX], expected[256];
 
@@ -626,8 +590,7 @@ START_TEST(test_fallback_when_refused)
 }
 END_TEST
 
-START_TEST(test_stderr_format_and_levels)
-{
+START_TEST(test_stderr_format_and_levels) {
         static const char *const names[] = {"emerg",   "alert",  "crit", "err",
                                             "warning", "notice", "info", "debug"};
         const LogField fields[] = {{"A", "1"}, {"B", "two words"}, {"bad", "skipped"}, {NULL}};
@@ -650,8 +613,7 @@ START_TEST(test_stderr_format_and_levels)
 }
 END_TEST
 
-START_TEST(test_stderr_escaping)
-{
+START_TEST(test_stderr_escaping) {
         const LogField fields[] = {{"PATH", "/x\ny\x1b[31m\\"}, {NULL}};
         int err = capture_stderr();
         char buf[4096], expected[512];
@@ -676,8 +638,7 @@ START_TEST(test_stderr_escaping)
 }
 END_TEST
 
-START_TEST(test_stderr_dead_socket)
-{
+START_TEST(test_stderr_dead_socket) {
         int pair[2];
 
         /* stderr as a journal stream whose journald is gone: an entry must not
@@ -693,8 +654,7 @@ START_TEST(test_stderr_dead_socket)
 }
 END_TEST
 
-START_TEST(test_stderr_long_line_truncated)
-{
+START_TEST(test_stderr_long_line_truncated) {
         _cleanup_free_ char *big = malloc(100000);
         const LogField fields[] = {{"BIG", big}, {NULL}};
         int err = capture_stderr();
@@ -716,8 +676,7 @@ START_TEST(test_stderr_long_line_truncated)
 }
 END_TEST
 
-START_TEST(test_log_errno)
-{
+START_TEST(test_log_errno) {
         _cleanup_(entry_freep) Entry *e = NULL, *f = NULL;
         char expected[256];
 
@@ -747,8 +706,7 @@ START_TEST(test_log_errno)
 }
 END_TEST
 
-START_TEST(test_oversized_value_truncated)
-{
+START_TEST(test_oversized_value_truncated) {
         size_t big_len = 16 << 20, medium_len = 64 << 10;
         _cleanup_free_ char *big = malloc(big_len + 1), *medium = malloc(medium_len + 1);
         const LogField fields[] = {{"BIG", big}, {"SMALL", "intact"}, {NULL}};
@@ -779,8 +737,7 @@ START_TEST(test_oversized_value_truncated)
 }
 END_TEST
 
-START_TEST(test_long_message_truncated)
-{
+START_TEST(test_long_message_truncated) {
         _cleanup_free_ char *text = malloc(10001);
         _cleanup_(entry_freep) Entry *e = NULL;
         const Field *f;
@@ -798,8 +755,7 @@ START_TEST(test_long_message_truncated)
 }
 END_TEST
 
-START_TEST(test_auto_pipe_chooses_journal)
-{
+START_TEST(test_auto_pipe_chooses_journal) {
         int err = capture_stderr();
 
         unsetenv("ASHD_LOG");
@@ -816,8 +772,7 @@ START_TEST(test_auto_pipe_chooses_journal)
 }
 END_TEST
 
-START_TEST(test_auto_without_journal_chooses_stderr)
-{
+START_TEST(test_auto_without_journal_chooses_stderr) {
         int err = capture_stderr();
         char path[PATH_MAX], expected[256];
 
@@ -841,8 +796,7 @@ START_TEST(test_auto_without_journal_chooses_stderr)
 END_TEST
 
 /* Points stderr at a new pty, for a stderr that is a terminal. */
-static void stderr_to_terminal(struct stat *ret)
-{
+static void stderr_to_terminal(struct stat *ret) {
         _cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), slave = -EBADF;
 
         ck_assert_int_ge(master, 0);
@@ -857,8 +811,7 @@ static void stderr_to_terminal(struct stat *ret)
         master = -EBADF;
 }
 
-START_TEST(test_auto_terminal_and_journal_stream)
-{
+START_TEST(test_auto_terminal_and_journal_stream) {
         struct stat st;
         char stream[64];
 
@@ -894,8 +847,7 @@ START_TEST(test_auto_terminal_and_journal_stream)
 }
 END_TEST
 
-START_TEST(test_before_open)
-{
+START_TEST(test_before_open) {
         int err = capture_stderr();
         char expected[256];
 
@@ -911,8 +863,7 @@ START_TEST(test_before_open)
 }
 END_TEST
 
-START_TEST(test_close)
-{
+START_TEST(test_close) {
         int err = capture_stderr();
         char expected[256];
 
@@ -937,8 +888,7 @@ START_TEST(test_close)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("log");
         TCase *tc = tcase_create("log");
 

@@ -14,8 +14,7 @@
 static Request *const SENTINEL = (Request *) (uintptr_t) 0x1;
 
 /* A malloc'd string of n copies of c. */
-static char *rep(char c, size_t n)
-{
+static char *rep(char c, size_t n) {
         char *s = malloc(n + 1);
 
         ck_assert_ptr_nonnull(s);
@@ -25,21 +24,18 @@ static char *rep(char c, size_t n)
 }
 
 /* Appends s and its NUL to a datagram being built. */
-static void put(char *buf, size_t *pos, const char *s)
-{
+static void put(char *buf, size_t *pos, const char *s) {
         size_t len = strlen(s) + 1;
 
         memcpy(buf + *pos, s, len);
         *pos += len;
 }
 
-static bool in_block(const Request *r, const char *s)
-{
+static bool in_block(const Request *r, const char *s) {
         return s >= r->block && s < r->block + r->block_size;
 }
 
-static void assert_same_request(const Request *a, const Request *b)
-{
+static void assert_same_request(const Request *a, const Request *b) {
         ck_assert_str_eq(a->method, b->method);
         ck_assert_str_eq(a->url, b->url);
         ck_assert_str_eq(a->version, b->version);
@@ -51,8 +47,7 @@ static void assert_same_request(const Request *a, const Request *b)
         }
 }
 
-static Request *decode_ok(const void *buf, size_t size)
-{
+static Request *decode_ok(const void *buf, size_t size) {
         Request *r = NULL;
 
         ck_assert_int_eq(req_decode(buf, size, &r), 0);
@@ -60,16 +55,14 @@ static Request *decode_ok(const void *buf, size_t size)
         return r;
 }
 
-static void assert_decode_fails(const void *buf, size_t size, int error)
-{
+static void assert_decode_fails(const void *buf, size_t size, int error) {
         Request *r = SENTINEL;
 
         ck_assert_int_eq(req_decode(buf, size, &r), error);
         ck_assert_ptr_eq(r, SENTINEL);
 }
 
-START_TEST(test_new_basic)
-{
+START_TEST(test_new_basic) {
         _cleanup_(req_freep) Request *r = NULL;
 
         ck_assert_int_eq(req_new("GET", "/a/b?q=1", "HTTP/1.1", "a/b", &r), 0);
@@ -88,8 +81,7 @@ START_TEST(test_new_basic)
 }
 END_TEST
 
-START_TEST(test_new_invalid)
-{
+START_TEST(test_new_invalid) {
         static const char *const bad[] = {"", "A\rB", "A\nB", "AB\r", "\nAB"};
         Request *r = SENTINEL;
 
@@ -104,8 +96,7 @@ START_TEST(test_new_invalid)
 }
 END_TEST
 
-START_TEST(test_new_limits)
-{
+START_TEST(test_new_limits) {
         _cleanup_free_ char *m = rep('M', REQ_METHOD_MAX + 1), *v = rep('V', REQ_VERSION_MAX + 1),
                             *u = rep('u', REQ_URL_MAX + 1);
         Request *r = SENTINEL;
@@ -127,8 +118,7 @@ START_TEST(test_new_limits)
 END_TEST
 
 /* The bytes on the wire are those of the original ashd. */
-START_TEST(test_encode_format)
-{
+START_TEST(test_encode_format) {
         static const char expected[] = "POST\0/x/y?z\0HTTP/1.1\0x/y\0"
                                        "Host\0example.org\0Cookie\0a=1\0Empty\0\0Cookie\0b=2\0\0";
         _cleanup_(req_freep) Request *r = NULL;
@@ -152,8 +142,7 @@ START_TEST(test_encode_format)
 }
 END_TEST
 
-START_TEST(test_roundtrip)
-{
+START_TEST(test_roundtrip) {
         _cleanup_(req_freep) Request *r = NULL, *d = NULL;
         char buf[512];
         int n;
@@ -185,8 +174,7 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
-START_TEST(test_decode_valid_minimal)
-{
+START_TEST(test_decode_valid_minimal) {
         _cleanup_(req_freep) Request *r = NULL, *s = NULL;
 
         r = decode_ok(DG("GET\0/\0HTTP/1.1\0\0\0"));
@@ -203,8 +191,7 @@ START_TEST(test_decode_valid_minimal)
 }
 END_TEST
 
-START_TEST(test_decode_malformed)
-{
+START_TEST(test_decode_malformed) {
         static const struct {
                 const char *data;
                 size_t size;
@@ -248,8 +235,7 @@ END_TEST
 
 /* Decodes a request whose field at index field is n bytes long, and checks
  * that n == max passes and n == max + 1 fails with -E2BIG. */
-static void check_decode_field_limit(unsigned field, size_t max)
-{
+static void check_decode_field_limit(unsigned field, size_t max) {
         for (size_t n = max; n <= max + 1; n++) {
                 _cleanup_free_ char *buf = malloc(REQ_DATAGRAM_MAX), *s = rep('a', n);
                 const char *f[6] = {"GET", "/", "HTTP/1.1", "r", "Name", "value"};
@@ -271,8 +257,7 @@ static void check_decode_field_limit(unsigned field, size_t max)
         }
 }
 
-START_TEST(test_decode_field_limits)
-{
+START_TEST(test_decode_field_limits) {
         check_decode_field_limit(0, REQ_METHOD_MAX);
         check_decode_field_limit(1, REQ_URL_MAX);
         check_decode_field_limit(2, REQ_VERSION_MAX);
@@ -282,8 +267,7 @@ START_TEST(test_decode_field_limits)
 }
 END_TEST
 
-START_TEST(test_decode_header_count_limit)
-{
+START_TEST(test_decode_header_count_limit) {
         char buf[4096];
         size_t pos = 0;
 
@@ -309,8 +293,7 @@ END_TEST
 
 /* Builds a valid datagram of exactly size bytes in buf: fixed fields, then
  * headers with long values, the last one padded to fit. */
-static void build_datagram_of_size(char *buf, size_t size)
-{
+static void build_datagram_of_size(char *buf, size_t size) {
         size_t pos = 0;
 
         put(buf, &pos, "GET");
@@ -333,8 +316,7 @@ static void build_datagram_of_size(char *buf, size_t size)
         buf[pos] = 0;
 }
 
-START_TEST(test_decode_size_limit)
-{
+START_TEST(test_decode_size_limit) {
         _cleanup_free_ char *buf = malloc(REQ_DATAGRAM_MAX + 1);
         _cleanup_(req_freep) Request *r = NULL;
         char out[REQ_DATAGRAM_MAX];
@@ -350,8 +332,7 @@ START_TEST(test_decode_size_limit)
 }
 END_TEST
 
-START_TEST(test_encode_size_limits)
-{
+START_TEST(test_encode_size_limits) {
         _cleanup_free_ char *buf = malloc(REQ_DATAGRAM_MAX + 16), *out = malloc(REQ_DATAGRAM_MAX + 16);
         _cleanup_(req_freep) Request *r = NULL;
         char small[64];
@@ -378,8 +359,7 @@ END_TEST
 
 /* Sets *field to value, checks what encoding says, and puts the old one back
  * so that req_free() sees only strings the request owns. */
-static void check_encode_field(Request *r, char **field, char *value, int expected)
-{
+static void check_encode_field(Request *r, char **field, char *value, int expected) {
         char buf[REQ_DATAGRAM_MAX];
         char *saved = *field;
 
@@ -389,8 +369,7 @@ static void check_encode_field(Request *r, char **field, char *value, int expect
 }
 
 /* Fields assigned directly, bypassing the setters, are still checked. */
-START_TEST(test_encode_field_limits)
-{
+START_TEST(test_encode_field_limits) {
         _cleanup_free_ char *m = rep('M', REQ_METHOD_MAX + 1), *v = rep('V', REQ_VERSION_MAX + 1),
                             *u = rep('u', REQ_URL_MAX + 1), *n = rep('N', REQ_NAME_MAX + 1),
                             *val = rep('v', REQ_VALUE_MAX + 1);
@@ -446,8 +425,7 @@ START_TEST(test_encode_field_limits)
 }
 END_TEST
 
-START_TEST(test_header_get)
-{
+START_TEST(test_header_get) {
         _cleanup_(req_freep) Request *r = NULL;
 
         ck_assert_int_eq(req_new("GET", "/", "HTTP/1.1", "", &r), 0);
@@ -465,8 +443,7 @@ START_TEST(test_header_get)
 }
 END_TEST
 
-START_TEST(test_header_add_invalid)
-{
+START_TEST(test_header_add_invalid) {
         _cleanup_free_ char *n = rep('N', REQ_NAME_MAX + 1), *v = rep('v', REQ_VALUE_MAX + 1);
         _cleanup_(req_freep) Request *r = NULL;
         char name[16];
@@ -505,8 +482,7 @@ START_TEST(test_header_add_invalid)
 }
 END_TEST
 
-START_TEST(test_header_set)
-{
+START_TEST(test_header_set) {
         _cleanup_(req_freep) Request *r = NULL;
 
         ck_assert_int_eq(req_new("GET", "/", "HTTP/1.1", "", &r), 0);
@@ -549,8 +525,7 @@ START_TEST(test_header_set)
 }
 END_TEST
 
-START_TEST(test_header_remove)
-{
+START_TEST(test_header_remove) {
         _cleanup_(req_freep) Request *r = NULL;
 
         ck_assert_int_eq(req_new("GET", "/", "HTTP/1.1", "", &r), 0);
@@ -576,8 +551,7 @@ START_TEST(test_header_remove)
 }
 END_TEST
 
-START_TEST(test_strip_ash_headers)
-{
+START_TEST(test_strip_ash_headers) {
         static const char *const names[] = {"X-Ash-Address", "Host",    "x-ash-port", "X-Ash",
                                             "X-ASH-",        "X-Ashes", "A",          "X-Ash-Protocol"};
         _cleanup_(req_freep) Request *r = NULL;
@@ -596,8 +570,7 @@ START_TEST(test_strip_ash_headers)
 }
 END_TEST
 
-START_TEST(test_set_rest)
-{
+START_TEST(test_set_rest) {
         _cleanup_free_ char *u = rep('u', REQ_URL_MAX + 1);
         _cleanup_(req_freep) Request *r = NULL;
         char *old;
@@ -635,8 +608,7 @@ END_TEST
 /* Every string of a decoded request replaced, removed or added, then freed:
  * under the sanitizers this proves in-block strings are never freed and
  * replaced ones are never leaked. */
-START_TEST(test_decoded_modify_free)
-{
+START_TEST(test_decoded_modify_free) {
         _cleanup_(req_freep) Request *r = NULL, *d = NULL;
         char buf[2048], name[16];
         int n;
@@ -674,8 +646,7 @@ START_TEST(test_decoded_modify_free)
 }
 END_TEST
 
-START_TEST(test_dup)
-{
+START_TEST(test_dup) {
         _cleanup_(req_freep) Request *r = NULL, *d = NULL, *e = NULL, *f = NULL;
 
         ck_assert_int_eq(req_new("GET", "/a", "HTTP/1.1", "a", &r), 0);
@@ -711,8 +682,7 @@ START_TEST(test_dup)
 END_TEST
 
 /* Growth from no headers through reallocation up to the limit. */
-START_TEST(test_many_headers_roundtrip)
-{
+START_TEST(test_many_headers_roundtrip) {
         _cleanup_(req_freep) Request *r = NULL, *d = NULL;
         char buf[8192], name[16], value[16];
         int n;
@@ -736,8 +706,7 @@ START_TEST(test_many_headers_roundtrip)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("request");
         TCase *tc = tcase_create("request");
 

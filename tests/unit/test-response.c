@@ -34,15 +34,13 @@ typedef struct Response {
         size_t body_len;
 } Response;
 
-static void response_done(Response *r)
-{
+static void response_done(Response *r) {
         free(r->data);
         free(r->head);
 }
 
 /* Reads fd to EOF. */
-static char *read_all(int fd, size_t *ret_size)
-{
+static char *read_all(int fd, size_t *ret_size) {
         size_t size = 0, allocated = 4096;
         char *data = malloc(allocated);
 
@@ -66,8 +64,7 @@ static char *read_all(int fd, size_t *ret_size)
 
 /* Splits a response into status line, header lines and body, checking that
  * every line of the head ends in CRLF. */
-static void parse_response(char *data, size_t size, Response *r)
-{
+static void parse_response(char *data, size_t size, Response *r) {
         const char *end = strstr(data, "\r\n\r\n");
 
         *r = (Response){.data = data, .size = size};
@@ -97,8 +94,7 @@ static void parse_response(char *data, size_t size, Response *r)
 }
 
 /* The value of the only header called name, or NULL. */
-static const char *header(const Response *r, const char *name)
-{
+static const char *header(const Response *r, const char *name) {
         size_t len = strlen(name);
         const char *found = NULL;
 
@@ -110,15 +106,14 @@ static const char *header(const Response *r, const char *name)
         return found;
 }
 
-static bool body_contains(const Response *r, const char *s)
-{
+static bool body_contains(const Response *r, const char *s) {
         return memmem(r->body, r->body_len, s, strlen(s)) != NULL;
 }
 
 /* Runs a writer against one end of a stream socketpair and parses what the
  * other end reads. Returns what the writer returned. */
-static int capture(Response *r, int (*writer)(int fd, int status, const char *s), int status, const char *s)
-{
+static int capture(Response *r, int (*writer)(int fd, int status, const char *s), int status,
+                   const char *s) {
         int pair[2], ret;
         size_t size;
         char *data;
@@ -141,8 +136,7 @@ static int capture(Response *r, int (*writer)(int fd, int status, const char *s)
 }
 
 /* Checks that the Content-Length header matches the body exactly. */
-static void assert_content_length(const Response *r)
-{
+static void assert_content_length(const Response *r) {
         const char *cl = header(r, "Content-Length");
         char *end;
 
@@ -153,8 +147,7 @@ static void assert_content_length(const Response *r)
         ck_assert_uint_eq(n, r->body_len);
 }
 
-START_TEST(test_status_reasons)
-{
+START_TEST(test_status_reasons) {
         static const struct {
                 int status;
                 const char *reason;
@@ -221,8 +214,7 @@ START_TEST(test_status_reasons)
 }
 END_TEST
 
-static void assert_date(time_t t, const char *expected)
-{
+static void assert_date(time_t t, const char *expected) {
         char buf[30];
 
         memset(buf, 'X', sizeof(buf));
@@ -230,8 +222,7 @@ static void assert_date(time_t t, const char *expected)
         ck_assert_str_eq(buf, expected);
 }
 
-START_TEST(test_http_date)
-{
+START_TEST(test_http_date) {
         assert_date(784111777, "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_date(0, "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_date(951782400, "Tue, 29 Feb 2000 00:00:00 GMT");
@@ -243,8 +234,7 @@ START_TEST(test_http_date)
 }
 END_TEST
 
-START_TEST(test_http_date_matches_c_locale)
-{
+START_TEST(test_http_date_matches_c_locale) {
         char buf[30], expected[64];
         struct tm tm;
 
@@ -264,8 +254,7 @@ START_TEST(test_http_date_matches_c_locale)
 END_TEST
 
 /* Checks the Date header of a response written between t0 and t1. */
-static void assert_date_header(const Response *r, time_t t0, time_t t1)
-{
+static void assert_date_header(const Response *r, time_t t0, time_t t1) {
         const char *date = header(r, "Date");
         char buf[30];
 
@@ -278,8 +267,7 @@ static void assert_date_header(const Response *r, time_t t0, time_t t1)
         ck_abort_msg("Date \"%s\" is not the time of writing", date);
 }
 
-START_TEST(test_simple)
-{
+START_TEST(test_simple) {
         Response r;
         time_t t0 = time(NULL);
 
@@ -299,8 +287,7 @@ START_TEST(test_simple)
 }
 END_TEST
 
-START_TEST(test_simple_without_message)
-{
+START_TEST(test_simple_without_message) {
         Response r;
 
         ck_assert_int_eq(capture(&r, response_simple, 503, NULL), 0);
@@ -312,8 +299,7 @@ START_TEST(test_simple_without_message)
 }
 END_TEST
 
-START_TEST(test_simple_escapes_message)
-{
+START_TEST(test_simple_escapes_message) {
         Response r;
 
         ck_assert_int_eq(capture(&r, response_simple, 400, "<script>&\"'"), 0);
@@ -332,8 +318,7 @@ START_TEST(test_simple_escapes_message)
 }
 END_TEST
 
-START_TEST(test_simple_large_message)
-{
+START_TEST(test_simple_large_message) {
         _cleanup_free_ char *message = NULL, *expected = NULL;
         const size_t n = 5000;
         Response r;
@@ -357,8 +342,7 @@ START_TEST(test_simple_large_message)
 }
 END_TEST
 
-START_TEST(test_unknown_status)
-{
+START_TEST(test_unknown_status) {
         Response r;
 
         ck_assert_int_eq(capture(&r, response_simple, 599, "x"), 0);
@@ -372,8 +356,7 @@ START_TEST(test_unknown_status)
 }
 END_TEST
 
-START_TEST(test_bodyless_status)
-{
+START_TEST(test_bodyless_status) {
         static const int statuses[] = {204, 304, 100};
         Response r;
 
@@ -389,8 +372,7 @@ START_TEST(test_bodyless_status)
 }
 END_TEST
 
-START_TEST(test_redirect)
-{
+START_TEST(test_redirect) {
         Response r;
 
         ck_assert_int_eq(capture(&r, response_redirect, 301, "/dir/"), 0);
@@ -413,8 +395,7 @@ START_TEST(test_redirect)
 }
 END_TEST
 
-START_TEST(test_redirect_refuses_control_characters)
-{
+START_TEST(test_redirect_refuses_control_characters) {
         Response r;
 
         ck_assert_int_eq(capture(&r, response_redirect, 302, "/a\r\nSet-Cookie: x=1"), -EINVAL);
@@ -426,8 +407,7 @@ START_TEST(test_redirect_refuses_control_characters)
 }
 END_TEST
 
-START_TEST(test_write_to_pipe)
-{
+START_TEST(test_write_to_pipe) {
         int p[2];
         size_t size;
         Response r;
@@ -445,8 +425,7 @@ START_TEST(test_write_to_pipe)
 }
 END_TEST
 
-START_TEST(test_epipe)
-{
+START_TEST(test_epipe) {
         _cleanup_close_ int a = -EBADF;
         int pair[2];
 
@@ -461,8 +440,7 @@ START_TEST(test_epipe)
 }
 END_TEST
 
-START_TEST(test_eagain)
-{
+START_TEST(test_eagain) {
         _cleanup_close_ int a = -EBADF, b = -EBADF;
         int pair[2];
         char chunk[4096] = {};
@@ -480,15 +458,13 @@ END_TEST
 
 static atomic_int signals_caught;
 
-static void on_signal(int sig)
-{
+static void on_signal(int sig) {
         atomic_fetch_add(&signals_caught, 1);
 }
 
 /* Whether thread tid is blocked in system call nr, from /proc: the kernel
  * reports the number only while the thread sleeps in the call. */
-static bool thread_in_syscall(pid_t tid, long nr)
-{
+static bool thread_in_syscall(pid_t tid, long nr) {
         char path[64], buf[128], *end;
         ssize_t n;
         int fd;
@@ -515,8 +491,7 @@ typedef struct Reader {
 
 /* Waits until the main thread sleeps in send() on the full socket,
  * interrupts it, and only then reads the response to its end. */
-static void *interrupt_then_read(void *userdata)
-{
+static void *interrupt_then_read(void *userdata) {
         Reader *rd = userdata;
 
         while (!thread_in_syscall(rd->target_tid, SYS_sendto))
@@ -528,8 +503,7 @@ static void *interrupt_then_read(void *userdata)
         return NULL;
 }
 
-START_TEST(test_interrupted_write)
-{
+START_TEST(test_interrupted_write) {
         _cleanup_free_ char *message = NULL;
         struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
         const size_t n = 256 * 1024;
@@ -565,8 +539,7 @@ START_TEST(test_interrupted_write)
 }
 END_TEST
 
-START_TEST(test_interrupted_before_writing)
-{
+START_TEST(test_interrupted_before_writing) {
         struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
         char chunk[4096];
         size_t filled = 0;
@@ -609,8 +582,7 @@ START_TEST(test_interrupted_before_writing)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("response");
         TCase *tc = tcase_create("core");
 

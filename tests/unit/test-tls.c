@@ -68,8 +68,7 @@ static const char make_certificates[] =
         "cp a.key badchain.key\n"
         "echo 'this is not a certificate' >garbage.pem\n";
 
-static void setup(void)
-{
+static void setup(void) {
         char *cmd;
 
         /* The socket BIO writes with write(2): a closed peer raises SIGPIPE,
@@ -85,8 +84,7 @@ static void setup(void)
         free(cmd);
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
         char *cmd;
 
         if (asprintf(&cmd, "rm -rf %s", tmpdir) >= 0 && system(cmd) != 0)
@@ -94,16 +92,14 @@ static void teardown(void)
         free(cmd);
 }
 
-static char *tmp_path(const char *name)
-{
+static char *tmp_path(const char *name) {
         char *p;
 
         ck_assert_int_ge(asprintf(&p, "%s/%s", tmpdir, name), 0);
         return p;
 }
 
-static char *read_text(const char *name)
-{
+static char *read_text(const char *name) {
         _cleanup_free_ char *path = tmp_path(name);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         char *s = NULL;
@@ -114,14 +110,12 @@ static char *read_text(const char *name)
         return s;
 }
 
-static uint8_t pattern(size_t i)
-{
+static uint8_t pattern(size_t i) {
         return (uint8_t) ((i * 2654435761u) >> 11);
 }
 
 /* Writes size bytes of pattern() to a new file and opens it for reading. */
-static int make_file(const char *name, size_t size)
-{
+static int make_file(const char *name, size_t size) {
         _cleanup_free_ char *path = tmp_path(name);
         _cleanup_free_ uint8_t *data = malloc(size);
         _cleanup_close_ int w = -EBADF;
@@ -140,8 +134,7 @@ static int make_file(const char *name, size_t size)
 
 /* Loads a config from the named certificates ("a" for a.pem and a.key) in
  * the test directory; the first is the default. */
-_sentinel_ static TlsConfig *load(const char *first, ...)
-{
+_sentinel_ static TlsConfig *load(const char *first, ...) {
         TlsCertSpec specs[8];
         char *paths[16];
         size_t n = 0;
@@ -166,8 +159,7 @@ _sentinel_ static TlsConfig *load(const char *first, ...)
         return config;
 }
 
-static X509 *read_cert(const char *name)
-{
+static X509 *read_cert(const char *name) {
         _cleanup_free_ char *path = tmp_path(name);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         X509 *x;
@@ -180,8 +172,7 @@ static X509 *read_cert(const char *name)
 
 /* A client context for versions min..max (0: no limit), with partial writes
  * so that the tests' loops see what got out. */
-static SSL_CTX *client_ctx_new(int min_version, int max_version)
-{
+static SSL_CTX *client_ctx_new(int min_version, int max_version) {
         SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
         ck_assert_ptr_nonnull(ctx);
@@ -202,8 +193,7 @@ typedef struct Peer {
 
 #define PEER_NULL ((Peer){.server_fd = -EBADF, .client_fd = -EBADF})
 
-static void peer_open(Peer *p, TlsConfig *config, SSL_CTX *client_ctx, const char *server_name)
-{
+static void peer_open(Peer *p, TlsConfig *config, SSL_CTX *client_ctx, const char *server_name) {
         int pair[2];
 
         ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
@@ -217,8 +207,7 @@ static void peer_open(Peer *p, TlsConfig *config, SSL_CTX *client_ctx, const cha
                 ck_assert_int_eq(SSL_set_tlsext_host_name(p->client, server_name), 1);
 }
 
-static void peer_close(Peer *p)
-{
+static void peer_close(Peer *p) {
         p->server = tls_conn_free(p->server);
         /* Else SSL_free marks the client's session not resumable, which
          * the resumption tests use after this. */
@@ -230,8 +219,7 @@ static void peer_close(Peer *p)
         p->client_fd = safe_close(p->client_fd);
 }
 
-static bool ssl_wants(int error)
-{
+static bool ssl_wants(int error) {
         return error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE;
 }
 
@@ -245,8 +233,7 @@ typedef struct Handshake {
  * tls_conn_read, which has nothing to return yet and so says -EAGAIN (for
  * EPOLLIN) while all goes well. The error queue is the thread's, shared by
  * both ends: each end's error is read right after its own call. */
-static Handshake handshake(Peer *p)
-{
+static Handshake handshake(Peer *p) {
         Handshake h = {.server = -EAGAIN};
         char buf[16];
 
@@ -274,8 +261,7 @@ static Handshake handshake(Peer *p)
         return h;
 }
 
-static void handshake_ok(Peer *p)
-{
+static void handshake_ok(Peer *p) {
         Handshake h = handshake(p);
 
         ck_assert_msg(h.client_ok, "client failed: %s",
@@ -284,8 +270,7 @@ static void handshake_ok(Peer *p)
 }
 
 /* The client sends data; the server reads until it has all of it. */
-static void client_send(Peer *p, const void *data, size_t len)
-{
+static void client_send(Peer *p, const void *data, size_t len) {
         _cleanup_free_ uint8_t *got = malloc(len);
         size_t sent = 0, received = 0;
         unsigned idle = 0;
@@ -323,8 +308,7 @@ static void client_send(Peer *p, const void *data, size_t len)
 
 /* The server sends data with tls_conn_write, retrying the same bytes after
  * -EAGAIN; the client reads. Returns the largest single write. */
-static size_t server_send(Peer *p, const void *data, size_t len)
-{
+static size_t server_send(Peer *p, const void *data, size_t len) {
         _cleanup_free_ uint8_t *got = malloc(len);
         size_t sent = 0, received = 0, largest = 0;
         unsigned idle = 0;
@@ -365,14 +349,12 @@ static size_t server_send(Peer *p, const void *data, size_t len)
 
 /* One short message each way: the server's handshake is done for sure, and
  * a TLS 1.3 client has read the session tickets that came first. */
-static void ping_pong(Peer *p)
-{
+static void ping_pong(Peer *p) {
         client_send(p, "ping", 4);
         server_send(p, "pong", 4);
 }
 
-static bool served_cert_is(Peer *p, const char *pem)
-{
+static bool served_cert_is(Peer *p, const char *pem) {
         _cleanup_(X509_freep) X509 *expected = read_cert(pem);
         X509 *got = SSL_get0_peer_certificate(p->client);
 
@@ -380,8 +362,7 @@ static bool served_cert_is(Peer *p, const char *pem)
         return X509_cmp(got, expected) == 0;
 }
 
-START_TEST(test_tls13_round_trip)
-{
+START_TEST(test_tls13_round_trip) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         _cleanup_free_ uint8_t *data = malloc(300000);
@@ -406,8 +387,7 @@ START_TEST(test_tls13_round_trip)
 }
 END_TEST
 
-START_TEST(test_tls12_round_trip)
-{
+START_TEST(test_tls12_round_trip) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, TLS1_2_VERSION);
         Peer p = PEER_NULL;
@@ -426,8 +406,7 @@ START_TEST(test_tls12_round_trip)
 }
 END_TEST
 
-START_TEST(test_old_versions_refused)
-{
+START_TEST(test_old_versions_refused) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         static const int versions[] = {TLS1_VERSION, TLS1_1_VERSION};
 
@@ -451,8 +430,7 @@ START_TEST(test_old_versions_refused)
 }
 END_TEST
 
-START_TEST(test_tls12_weak_ciphers_refused)
-{
+START_TEST(test_tls12_weak_ciphers_refused) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         /* CBC with ECDHE, and AES-GCM without forward secrecy: both
          * acceptable to OpenSSL's defaults, neither to ours. */
@@ -475,8 +453,7 @@ START_TEST(test_tls12_weak_ciphers_refused)
 }
 END_TEST
 
-START_TEST(test_sni)
-{
+START_TEST(test_sni) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "a", NULL);
         static const struct {
                 const char *name;
@@ -513,8 +490,7 @@ START_TEST(test_sni)
 }
 END_TEST
 
-START_TEST(test_sni_ignores_subject)
-{
+START_TEST(test_sni_ignores_subject) {
         /* cn.pem names cn.test in its subject only: not a name to choose it
          * by, as tls.h promises subjectAltName entries. */
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "cn", NULL);
@@ -528,8 +504,7 @@ START_TEST(test_sni_ignores_subject)
 }
 END_TEST
 
-START_TEST(test_chain)
-{
+START_TEST(test_chain) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("chain", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         _cleanup_free_ char *ca = tmp_path("ca.pem");
@@ -550,8 +525,7 @@ END_TEST
 /* Runs a handshake with the client asking for name and offering protos
  * (ALPN wire format, or NULL for none); returns the protocol chosen, "" for none, NULL if the
  * handshake failed (with the alert the client got checked). */
-static char *alpn_try(TlsConfig *config, const char *name, const char *protos, size_t len)
-{
+static char *alpn_try(TlsConfig *config, const char *name, const char *protos, size_t len) {
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
         const unsigned char *selected;
@@ -577,8 +551,7 @@ static char *alpn_try(TlsConfig *config, const char *name, const char *protos, s
 
 #define ALPN(s) s, sizeof(s) - 1
 
-START_TEST(test_alpn)
-{
+START_TEST(test_alpn) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "a", NULL);
         static const char *const names[] = {NULL, "a.test"};
         static const struct {
@@ -611,8 +584,7 @@ END_TEST
 /* Connects twice with the same client context, the second time offering the
  * session of the first; returns whether the server resumed it. With
  * close_notify false, the first connection just ends. */
-static bool resumes(TlsConfig *config, SSL_CTX *cctx, const char *name, bool close_notify)
-{
+static bool resumes(TlsConfig *config, SSL_CTX *cctx, const char *name, bool close_notify) {
         _cleanup_(SSL_SESSION_freep) SSL_SESSION *session = NULL;
         Peer p = PEER_NULL;
         bool resumed;
@@ -640,8 +612,7 @@ static bool resumes(TlsConfig *config, SSL_CTX *cctx, const char *name, bool clo
         return resumed;
 }
 
-START_TEST(test_resume_tls13)
-{
+START_TEST(test_resume_tls13) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(TLS1_3_VERSION, 0);
 
@@ -652,8 +623,7 @@ START_TEST(test_resume_tls13)
 }
 END_TEST
 
-START_TEST(test_resume_tls12_ticket)
-{
+START_TEST(test_resume_tls12_ticket) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, TLS1_2_VERSION);
 
@@ -662,8 +632,7 @@ START_TEST(test_resume_tls12_ticket)
 }
 END_TEST
 
-START_TEST(test_resume_tls12_session_cache)
-{
+START_TEST(test_resume_tls12_session_cache) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, TLS1_2_VERSION);
 
@@ -676,8 +645,7 @@ START_TEST(test_resume_tls12_session_cache)
 }
 END_TEST
 
-START_TEST(test_no_resumption_across_configs)
-{
+START_TEST(test_no_resumption_across_configs) {
         _cleanup_(tls_config_unrefp) TlsConfig *one = load("a", NULL);
         _cleanup_(tls_config_unrefp) TlsConfig *two = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
@@ -703,8 +671,7 @@ END_TEST
 
 /* Expects tls_config_new to fail with r and the message "FILE: what", FILE
  * being the test directory's file; ret stays untouched. */
-static void config_fails(const char *cert, const char *key, int r, const char *file, const char *what)
-{
+static void config_fails(const char *cert, const char *key, int r, const char *file, const char *what) {
         _cleanup_free_ char *cert_path = tmp_path(cert), *key_path = tmp_path(key), *a = tmp_path("a.pem"),
                             *ak = tmp_path("a.key"), *file_path = tmp_path(file), *expected = NULL;
         _cleanup_free_ char *error = NULL;
@@ -718,8 +685,7 @@ static void config_fails(const char *cert, const char *key, int r, const char *f
         ck_assert_pstr_eq(error, expected);
 }
 
-START_TEST(test_config_bad_certificate)
-{
+START_TEST(test_config_bad_certificate) {
         _cleanup_free_ char *error = NULL, *path = tmp_path("badchain.pem");
         TlsConfig *config = NULL;
 
@@ -744,8 +710,7 @@ START_TEST(test_config_bad_certificate)
 }
 END_TEST
 
-START_TEST(test_config_bad_key)
-{
+START_TEST(test_config_bad_key) {
         _cleanup_free_ char *a = tmp_path("a.pem");
         _cleanup_free_ char *what = NULL;
 
@@ -760,8 +725,7 @@ START_TEST(test_config_bad_key)
 }
 END_TEST
 
-START_TEST(test_config_invalid)
-{
+START_TEST(test_config_invalid) {
         TlsCertSpec spec = {.cert = "a.pem", .key = NULL};
         TlsConfig *config = NULL;
         char *error = NULL;
@@ -773,8 +737,7 @@ START_TEST(test_config_invalid)
 }
 END_TEST
 
-START_TEST(test_credentials_directory)
-{
+START_TEST(test_credentials_directory) {
         _cleanup_free_ char *abs = tmp_path("b.pem"), *expected = NULL;
         TlsConfig *config = NULL;
         char *error = NULL;
@@ -823,8 +786,7 @@ typedef struct SendStats {
  * reads at most client_chunk bytes a round, and checks every byte. The
  * server calls again only when poll says the socket takes more, as an event
  * loop would; right after the first -EAGAIN it tries to shrink the offer. */
-static SendStats sendfile_through(Peer *p, int fd, off_t start, size_t len, size_t client_chunk)
-{
+static SendStats sendfile_through(Peer *p, int fd, off_t start, size_t len, size_t client_chunk) {
         _cleanup_free_ uint8_t *got = malloc(len);
         const off_t end = start + (off_t) len;
         off_t offset = start;
@@ -881,8 +843,7 @@ static SendStats sendfile_through(Peer *p, int fd, off_t start, size_t len, size
         return stats;
 }
 
-START_TEST(test_sendfile_slow_reader)
-{
+START_TEST(test_sendfile_slow_reader) {
         const size_t size = 1024 * 1024 + 3 * 12345;
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
@@ -907,8 +868,7 @@ START_TEST(test_sendfile_slow_reader)
 }
 END_TEST
 
-START_TEST(test_sendfile_partial_records)
-{
+START_TEST(test_sendfile_partial_records) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         _cleanup_close_ int fd = make_file("body", 100000);
@@ -928,8 +888,7 @@ START_TEST(test_sendfile_partial_records)
 }
 END_TEST
 
-START_TEST(test_sendfile_short_file)
-{
+START_TEST(test_sendfile_short_file) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         _cleanup_close_ int fd = make_file("body", 1000);
@@ -956,8 +915,7 @@ START_TEST(test_sendfile_short_file)
 }
 END_TEST
 
-START_TEST(test_conn_outlives_config)
-{
+START_TEST(test_conn_outlives_config) {
         TlsConfig *config = load("b", "a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -979,8 +937,7 @@ START_TEST(test_conn_outlives_config)
 }
 END_TEST
 
-START_TEST(test_eof_without_close_notify)
-{
+START_TEST(test_eof_without_close_notify) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -997,8 +954,7 @@ START_TEST(test_eof_without_close_notify)
 }
 END_TEST
 
-START_TEST(test_eof_with_close_notify)
-{
+START_TEST(test_eof_with_close_notify) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -1015,8 +971,7 @@ START_TEST(test_eof_with_close_notify)
 }
 END_TEST
 
-START_TEST(test_eof_in_record)
-{
+START_TEST(test_eof_in_record) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -1040,8 +995,7 @@ START_TEST(test_eof_in_record)
 }
 END_TEST
 
-START_TEST(test_eof_in_handshake)
-{
+START_TEST(test_eof_in_handshake) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -1064,8 +1018,7 @@ START_TEST(test_eof_in_handshake)
 }
 END_TEST
 
-START_TEST(test_garbage)
-{
+START_TEST(test_garbage) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -1081,8 +1034,7 @@ START_TEST(test_garbage)
 }
 END_TEST
 
-START_TEST(test_reset)
-{
+START_TEST(test_reset) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -1099,8 +1051,7 @@ START_TEST(test_reset)
 }
 END_TEST
 
-START_TEST(test_write_to_closed)
-{
+START_TEST(test_write_to_closed) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         _cleanup_close_ int fd = make_file("body", 100);
@@ -1124,8 +1075,7 @@ START_TEST(test_write_to_closed)
 }
 END_TEST
 
-START_TEST(test_pending)
-{
+START_TEST(test_pending) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -1166,8 +1116,7 @@ START_TEST(test_pending)
 }
 END_TEST
 
-START_TEST(test_events)
-{
+START_TEST(test_events) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         _cleanup_free_ char *chunk = calloc(1, RECORD_MAX);
@@ -1205,8 +1154,7 @@ START_TEST(test_events)
 }
 END_TEST
 
-START_TEST(test_shutdown)
-{
+START_TEST(test_shutdown) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("a", NULL);
         _cleanup_(SSL_CTX_freep) SSL_CTX *cctx = client_ctx_new(0, 0);
         Peer p = PEER_NULL;
@@ -1230,8 +1178,7 @@ START_TEST(test_shutdown)
 }
 END_TEST
 
-static int tcp_listener(uint16_t *ret_port)
-{
+static int tcp_listener(uint16_t *ret_port) {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof(sa);
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -1244,8 +1191,7 @@ static int tcp_listener(uint16_t *ret_port)
         return fd;
 }
 
-static void wait_fd(int fd, uint32_t events)
-{
+static void wait_fd(int fd, uint32_t events) {
         struct pollfd pfd = {
                 .fd = fd,
                 .events = (short) ((events & EPOLLIN ? POLLIN : 0) | (events & EPOLLOUT ? POLLOUT : 0)),
@@ -1254,8 +1200,7 @@ static void wait_fd(int fd, uint32_t events)
         ck_assert_msg(poll(&pfd, 1, 20000) == 1, "peer did not answer");
 }
 
-static pid_t spawn(char *const argv[], const char *in, const char *out)
-{
+static pid_t spawn(char *const argv[], const char *in, const char *out) {
         _cleanup_free_ char *in_path = in ? tmp_path(in) : NULL, *out_path = tmp_path(out), *err_path = NULL;
         posix_spawn_file_actions_t actions;
         pid_t pid;
@@ -1270,8 +1215,7 @@ static pid_t spawn(char *const argv[], const char *in, const char *out)
         return pid;
 }
 
-static void wait_success(pid_t pid)
-{
+static void wait_success(pid_t pid) {
         int status;
 
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -1289,8 +1233,7 @@ typedef struct Served {
  * the body is [offset, offset + len) of body_fd through tls_conn_sendfile,
  * then close_notify, then a lingering close (wait for the client's EOF so
  * that no unread bytes turn the close into a reset). */
-static Served serve_one(TlsConfig *config, int listen_fd, int body_fd, off_t offset, size_t len)
-{
+static Served serve_one(TlsConfig *config, int listen_fd, int body_fd, off_t offset, size_t len) {
         _cleanup_(tls_conn_freep) TlsConn *t = NULL;
         _cleanup_close_ int fd = -EBADF;
         char head[4096], header[128];
@@ -1360,8 +1303,7 @@ static Served serve_one(TlsConfig *config, int listen_fd, int body_fd, off_t off
         return served;
 }
 
-START_TEST(test_curl)
-{
+START_TEST(test_curl) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "a", NULL);
         _cleanup_close_ int listen_fd = -EBADF, body = make_file("body", 300000);
         _cleanup_free_ char *ca = tmp_path("a.pem"), *out = tmp_path("out"), *resolve = NULL, *url = NULL;
@@ -1400,8 +1342,7 @@ START_TEST(test_curl)
 }
 END_TEST
 
-START_TEST(test_openssl_s_client)
-{
+START_TEST(test_openssl_s_client) {
         _cleanup_(tls_config_unrefp) TlsConfig *config = load("b", "a", NULL);
         _cleanup_close_ int body = make_file("body", 100);
         _cleanup_free_ char *request = tmp_path("request"), *session = tmp_path("session");
@@ -1468,8 +1409,7 @@ START_TEST(test_openssl_s_client)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("tls");
         TCase *tc = tcase_create("core");
 

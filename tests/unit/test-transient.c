@@ -12,8 +12,7 @@
 #include "check-main.h"
 #include "transient.h"
 
-static Request *make_request(void)
-{
+static Request *make_request(void) {
         Request *r = NULL;
 
         ck_assert_int_eq(req_new("POST", "/cgi/x.cgi?a=1", "HTTP/1.0", "x.cgi", &r), 0);
@@ -23,8 +22,7 @@ static Request *make_request(void)
         return r;
 }
 
-static void assert_strv_eq(char **got, const char *const *expected)
-{
+static void assert_strv_eq(char **got, const char *const *expected) {
         size_t i;
 
         for (i = 0; expected[i]; i++) {
@@ -35,8 +33,7 @@ static void assert_strv_eq(char **got, const char *const *expected)
 }
 
 /* Reads from fd until EOF into buf, NUL-terminated; returns the length. */
-static size_t read_all(int fd, char *buf, size_t size)
-{
+static size_t read_all(int fd, char *buf, size_t size) {
         size_t pos = 0;
 
         for (;;) {
@@ -53,8 +50,7 @@ static size_t read_all(int fd, char *buf, size_t size)
 }
 
 /* Waits for pid and returns its exit status, failing if it did not exit. */
-static int wait_exit(pid_t pid)
-{
+static int wait_exit(pid_t pid) {
         int status;
 
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -62,8 +58,7 @@ static int wait_exit(pid_t pid)
         return WEXITSTATUS(status);
 }
 
-START_TEST(test_argv)
-{
+START_TEST(test_argv) {
         static const char *const expected[] = {"/usr/lib/ashd/handler", "-p",    "x y", "POST",
                                                "/cgi/x.cgi?a=1",        "x.cgi", NULL};
         char *const cmd[] = {"/usr/lib/ashd/handler", "-p", "x y", NULL};
@@ -82,8 +77,7 @@ START_TEST(test_argv)
 }
 END_TEST
 
-START_TEST(test_env)
-{
+START_TEST(test_env) {
         static const char *const expected[] = {
                 "PATH=/usr/bin",
                 "REQUEST=kept",
@@ -121,8 +115,7 @@ START_TEST(test_env)
 }
 END_TEST
 
-START_TEST(test_env_no_base)
-{
+START_TEST(test_env_no_base) {
         static const char *const expected[] = {"HTTP_VERSION=HTTP/1.1", NULL};
         static const char *const expected_headers[] = {"HTTP_VERSION=HTTP/1.0", "REQ_HOST=example.org",
                                                        "REQ_CONTENT_TYPE=text/plain",
@@ -140,8 +133,7 @@ END_TEST
 
 /* A real shell script as the handler: what it prints proves its arguments,
  * environment, stdin, stdout and stderr. */
-START_TEST(test_spawn)
-{
+START_TEST(test_spawn) {
         static const char script[] = "printf '[%s]\\n' \"$0\" \"$@\"\n"
                                      "printf 'version=%s\\n' \"$HTTP_VERSION\"\n"
                                      "printf 'host=%s\\n' \"$REQ_HOST\"\n"
@@ -196,8 +188,7 @@ END_TEST
  * it was started with, echoes the body, and sends back the request it reads
  * from its arguments and environment, encoded. A shell cannot be used for
  * the signal state, as it resets the mask itself. */
-__attribute__((constructor)) static void self_handler(int argc, char **argv, char **envp)
-{
+__attribute__((constructor)) static void self_handler(int argc, char **argv, char **envp) {
         _cleanup_(req_freep) Request *r = NULL;
         char buf[REQ_DATAGRAM_MAX], body[64] = "";
         struct sigaction pipe_action;
@@ -233,8 +224,7 @@ __attribute__((constructor)) static void self_handler(int argc, char **argv, cha
 /* The whole way: a request through transient_spawn() into a real process,
  * read back there with transient_request(), with the signal state a server
  * has (signals blocked for its event loop, SIGPIPE ignored) not inherited. */
-START_TEST(test_spawn_self)
-{
+START_TEST(test_spawn_self) {
         char *const cmd[] = {"/proc/self/exe", SELF_HANDLER_FLAG, NULL};
         static const char status[] = "usr1=0 term=0 pipe=default body=the body\n";
         _cleanup_(req_freep) Request *r = make_request(), *back = NULL;
@@ -285,8 +275,7 @@ END_TEST
 
 /* resp_fd on the handler's own stdin or stdout, close-on-exec as every fd of
  * ours is: both ends must still reach the handler. */
-START_TEST(test_spawn_resp_fd_is_stdio)
-{
+START_TEST(test_spawn_resp_fd_is_stdio) {
         char *const cmd[] = {"/bin/sh", "-c", "read -r line; printf 'got=%s\\n' \"$line\"", "h", NULL};
         _cleanup_(req_freep) Request *r = make_request();
 
@@ -318,8 +307,7 @@ END_TEST
 
 /* A resp_fd without close-on-exec is not left open in the handler beside
  * its stdin and stdout. */
-START_TEST(test_spawn_closes_extra_fd)
-{
+START_TEST(test_spawn_closes_extra_fd) {
         _cleanup_(req_freep) Request *r = make_request();
         char script[128], out[256];
         int sv[2];
@@ -343,8 +331,7 @@ START_TEST(test_spawn_closes_extra_fd)
 }
 END_TEST
 
-START_TEST(test_spawn_path_and_failure)
-{
+START_TEST(test_spawn_path_and_failure) {
         char *const bare[] = {"sh", "-c", "printf '%s' \"$3\"", "h", NULL};
         char *const missing[] = {"/nonexistent/ashd-handler", NULL};
         char *const empty[] = {NULL};
@@ -378,8 +365,7 @@ START_TEST(test_spawn_path_and_failure)
 }
 END_TEST
 
-START_TEST(test_request)
-{
+START_TEST(test_request) {
         char *const argv[] = {"handler", "-v", "GET", "/a/b?c=d", "a/b", NULL};
         char *const envp[] = {"PATH=/usr/bin",
                               "REQ_CONTENT_TYPE=text/html",
@@ -421,8 +407,7 @@ START_TEST(test_request)
 }
 END_TEST
 
-START_TEST(test_request_invalid)
-{
+START_TEST(test_request_invalid) {
         char *const argv[] = {"GET", "/", "", NULL};
         char *const bad_version[] = {"HTTP_VERSION=", NULL};
         char *const bad_value[] = {"REQ_X=a\rb", NULL};
@@ -438,8 +423,7 @@ END_TEST
 
 /* What transient_argv() and transient_env() send, transient_request() reads
  * back, with canonical names and the first of duplicates. */
-START_TEST(test_roundtrip)
-{
+START_TEST(test_roundtrip) {
         _cleanup_(req_freep) Request *r = make_request(), *back = NULL;
         _cleanup_strv_ char **argv = NULL, **env = NULL;
         char *const cmd[] = {"handler", NULL};
@@ -469,8 +453,7 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("transient");
         TCase *tc = tcase_create("transient");
 

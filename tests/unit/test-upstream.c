@@ -18,22 +18,19 @@
 static char dir[64];
 static char path[128];
 
-static void setup(void)
-{
+static void setup(void) {
         strcpy(dir, "/tmp/ashd-test-upstream-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/sock", dir);
         signal(SIGPIPE, SIG_IGN);
 }
 
-static void teardown(void)
-{
+static void teardown(void) {
         unlink(path);
         rmdir(dir);
 }
 
-static int listen_at(const char *p, bool do_listen)
-{
+static int listen_at(const char *p, bool do_listen) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
@@ -45,8 +42,7 @@ static int listen_at(const char *p, bool do_listen)
         return fd;
 }
 
-static Request *make_request(const char *url)
-{
+static Request *make_request(const char *url) {
         Request *r = NULL;
 
         ck_assert_int_eq(req_new("GET", url, "HTTP/1.1", url + 1, &r), 0);
@@ -55,8 +51,7 @@ static Request *make_request(const char *url)
 }
 
 /* Receives one request on conn and returns its URL (static buffer) and fd. */
-static const char *receive(int conn, int *ret_fd)
-{
+static const char *receive(int conn, int *ret_fd) {
         static char buf[REQ_DATAGRAM_MAX];
         static char url[256];
         _cleanup_(req_freep) Request *r = NULL;
@@ -68,13 +63,11 @@ static const char *receive(int conn, int *ret_fd)
         return url;
 }
 
-static void pair(int sv[2])
-{
+static void pair(int sv[2]) {
         ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 }
 
-START_TEST(test_missing_socket)
-{
+START_TEST(test_missing_socket) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         _cleanup_(req_freep) Request *r = make_request("/a");
@@ -90,8 +83,7 @@ START_TEST(test_missing_socket)
 }
 END_TEST
 
-START_TEST(test_not_listening)
-{
+START_TEST(test_not_listening) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         _cleanup_(req_freep) Request *r = make_request("/a");
@@ -107,8 +99,7 @@ START_TEST(test_not_listening)
 }
 END_TEST
 
-START_TEST(test_wrong_listener_uid)
-{
+START_TEST(test_wrong_listener_uid) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         _cleanup_(req_freep) Request *r = make_request("/a");
@@ -126,8 +117,7 @@ START_TEST(test_wrong_listener_uid)
 }
 END_TEST
 
-START_TEST(test_send_and_reconnect)
-{
+START_TEST(test_send_and_reconnect) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         _cleanup_(req_freep) Request *r1 = make_request("/one");
@@ -163,8 +153,7 @@ START_TEST(test_send_and_reconnect)
 END_TEST
 
 /* Sends n requests "/0".."/n-1" into an upstream whose handler does not read. */
-static void send_many(Upstream *u, int n, int resp)
-{
+static void send_many(Upstream *u, int n, int resp) {
         for (int i = 0; i < n; i++) {
                 char url[32];
                 _cleanup_(req_freep) Request *r = NULL;
@@ -175,8 +164,7 @@ static void send_many(Upstream *u, int n, int resp)
         }
 }
 
-START_TEST(test_queue_keeps_order)
-{
+START_TEST(test_queue_keeps_order) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         _cleanup_close_ int l = listen_at(path, true);
@@ -218,8 +206,7 @@ START_TEST(test_queue_keeps_order)
 }
 END_TEST
 
-START_TEST(test_queue_bounded)
-{
+START_TEST(test_queue_bounded) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         _cleanup_close_ int l = listen_at(path, true);
@@ -241,8 +228,7 @@ START_TEST(test_queue_bounded)
 }
 END_TEST
 
-START_TEST(test_queue_answered_503_when_gone)
-{
+START_TEST(test_queue_answered_503_when_gone) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         enum { N = 1000 };
@@ -302,8 +288,7 @@ static char *const python_child[] = {
         NULL,
 };
 
-static pid_t exec_roundtrip(sd_event *e, Upstream *u)
-{
+static pid_t exec_roundtrip(sd_event *e, Upstream *u) {
         _cleanup_(req_freep) Request *r = make_request("/x");
         char buf[64] = {0};
         int sv[2];
@@ -320,8 +305,7 @@ static pid_t exec_roundtrip(sd_event *e, Upstream *u)
         return pid;
 }
 
-START_TEST(test_exec_child_restarted)
-{
+START_TEST(test_exec_child_restarted) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         pid_t first, second;
@@ -346,8 +330,7 @@ START_TEST(test_exec_child_restarted)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("upstream");
         TCase *tc = tcase_create("upstream");
 

@@ -10,8 +10,7 @@
 
 #define SENTINEL ((char *) "sentinel")
 
-static void assert_unescape(const char *in, const char *expected, size_t expected_len)
-{
+static void assert_unescape(const char *in, const char *expected, size_t expected_len) {
         _cleanup_free_ char *out = NULL;
         size_t len = 4242;
 
@@ -21,8 +20,7 @@ static void assert_unescape(const char *in, const char *expected, size_t expecte
         ck_assert_int_eq(out[len], 0);
 }
 
-static void assert_unescape_fails(const char *in)
-{
+static void assert_unescape_fails(const char *in) {
         char *out = SENTINEL;
         size_t len = 4242;
 
@@ -31,8 +29,7 @@ static void assert_unescape_fails(const char *in)
         ck_assert_uint_eq(len, 4242);
 }
 
-START_TEST(test_unescape)
-{
+START_TEST(test_unescape) {
         assert_unescape("", "", 0);
         assert_unescape("plain", "plain", 5);
         assert_unescape("a%20b", "a b", 3);
@@ -49,8 +46,7 @@ START_TEST(test_unescape)
 }
 END_TEST
 
-START_TEST(test_unescape_malformed)
-{
+START_TEST(test_unescape_malformed) {
         assert_unescape_fails("%");
         assert_unescape_fails("%4");
         assert_unescape_fails("%zz");
@@ -65,8 +61,7 @@ START_TEST(test_unescape_malformed)
 }
 END_TEST
 
-START_TEST(test_unescape_length)
-{
+START_TEST(test_unescape_length) {
         _cleanup_free_ char *a = NULL, *b = NULL;
         char *c = SENTINEL;
         size_t len;
@@ -84,16 +79,14 @@ START_TEST(test_unescape_length)
 }
 END_TEST
 
-static void assert_escape(const char *in, const char *expected)
-{
+static void assert_escape(const char *in, const char *expected) {
         _cleanup_free_ char *out = NULL;
 
         ck_assert_int_eq(url_escape_path(in, &out), 0);
         ck_assert_str_eq(out, expected);
 }
 
-START_TEST(test_escape_path)
-{
+START_TEST(test_escape_path) {
         assert_escape("", "");
         assert_escape("/dir/file.txt", "/dir/file.txt");
         assert_escape("AZaz09-._~", "AZaz09-._~");
@@ -108,8 +101,7 @@ START_TEST(test_escape_path)
 }
 END_TEST
 
-START_TEST(test_escape_round_trip)
-{
+START_TEST(test_escape_round_trip) {
         char all[256];
         _cleanup_free_ char *escaped = NULL, *back = NULL;
         size_t len;
@@ -127,24 +119,21 @@ START_TEST(test_escape_round_trip)
 }
 END_TEST
 
-static void assert_rest(const char *target, const char *expected)
-{
+static void assert_rest(const char *target, const char *expected) {
         _cleanup_free_ char *rest = NULL;
 
         ck_assert_msg(url_rest_from_target(target, &rest) == 0, "\"%s\" was refused", target);
         ck_assert_str_eq(rest, expected);
 }
 
-static void assert_rest_fails(const char *target)
-{
+static void assert_rest_fails(const char *target) {
         char *rest = SENTINEL;
 
         ck_assert_msg(url_rest_from_target(target, &rest) == -EINVAL, "\"%s\" was accepted", target);
         ck_assert_ptr_eq(rest, SENTINEL);
 }
 
-START_TEST(test_rest_origin_form)
-{
+START_TEST(test_rest_origin_form) {
         assert_rest("/", "");
         assert_rest("/a/b?q", "a/b");
         assert_rest("/a/b", "a/b");
@@ -158,8 +147,7 @@ START_TEST(test_rest_origin_form)
 }
 END_TEST
 
-START_TEST(test_rest_absolute_form)
-{
+START_TEST(test_rest_absolute_form) {
         assert_rest("http://host:80/a/b?q", "a/b");
         assert_rest("http://host", "");
         assert_rest("http://host/", "");
@@ -170,14 +158,12 @@ START_TEST(test_rest_absolute_form)
 }
 END_TEST
 
-START_TEST(test_rest_asterisk_form)
-{
+START_TEST(test_rest_asterisk_form) {
         assert_rest("*", "");
 }
 END_TEST
 
-START_TEST(test_rest_invalid)
-{
+START_TEST(test_rest_invalid) {
         assert_rest_fails("");
         assert_rest_fails("a/b");
         assert_rest_fails("**");
@@ -197,8 +183,7 @@ START_TEST(test_rest_invalid)
 }
 END_TEST
 
-START_TEST(test_query)
-{
+START_TEST(test_query) {
         const char *url = "/a";
 
         ck_assert_str_eq(url_query("/a?b=c"), "?b=c");
@@ -210,8 +195,7 @@ START_TEST(test_query)
 }
 END_TEST
 
-START_TEST(test_element_valid)
-{
+START_TEST(test_element_valid) {
         ck_assert(path_element_valid("a", 1));
         ck_assert(path_element_valid("...", 3));
         ck_assert(path_element_valid(".a", 2));
@@ -231,8 +215,7 @@ START_TEST(test_element_valid)
 END_TEST
 
 /* Takes one element off *rest and checks it. */
-static void assert_next(const char **rest, const char *expected, size_t expected_len, bool expected_slash)
-{
+static void assert_next(const char **rest, const char *expected, size_t expected_len, bool expected_slash) {
         _cleanup_free_ char *element = NULL;
         bool slash = !expected_slash;
 
@@ -242,8 +225,7 @@ static void assert_next(const char **rest, const char *expected, size_t expected
         ck_assert_int_eq(slash, expected_slash);
 }
 
-static void assert_end(const char **rest)
-{
+static void assert_end(const char **rest) {
         char *element = SENTINEL;
         bool slash = true;
 
@@ -252,8 +234,7 @@ static void assert_end(const char **rest)
 }
 
 /* Takes the first element of rest and expects error, with nothing changed. */
-static void assert_next_fails(const char *rest, int error)
-{
+static void assert_next_fails(const char *rest, int error) {
         const char *p = rest;
         char *element = SENTINEL;
         bool slash = true;
@@ -265,8 +246,7 @@ static void assert_next_fails(const char *rest, int error)
         ck_assert(slash);
 }
 
-START_TEST(test_next_element)
-{
+START_TEST(test_next_element) {
         const char *rest = "a/b%20c/d";
 
         assert_next(&rest, "a", 1, true);
@@ -285,8 +265,7 @@ START_TEST(test_next_element)
 }
 END_TEST
 
-START_TEST(test_next_element_refused)
-{
+START_TEST(test_next_element_refused) {
         assert_next_fails("a%2fb", -EPERM);
         assert_next_fails("a%2Fb/c", -EPERM);
         assert_next_fails("..", -EPERM);
@@ -312,8 +291,7 @@ START_TEST(test_next_element_refused)
 }
 END_TEST
 
-START_TEST(test_next_element_empty_inside)
-{
+START_TEST(test_next_element_empty_inside) {
         const char *rest = "a//b";
         char *element = SENTINEL;
         bool slash = false;
@@ -325,8 +303,7 @@ START_TEST(test_next_element_empty_inside)
 }
 END_TEST
 
-START_TEST(test_next_element_traversal_lookalikes)
-{
+START_TEST(test_next_element_traversal_lookalikes) {
         const char *rest;
 
         /* Double encoding decodes once, to the literal name "%2e%2e": a valid
@@ -353,8 +330,7 @@ START_TEST(test_next_element_traversal_lookalikes)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("url");
         TCase *tc = tcase_create("core");
 
