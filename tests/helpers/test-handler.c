@@ -25,8 +25,7 @@
 #include "log.h"
 #include "response.h"
 
-static int write_all(int fd, const char *buf, size_t len)
-{
+static int write_all(int fd, const char *buf, size_t len) {
         while (len > 0) {
                 ssize_t n = write(fd, buf, len);
                 if (n < 0) {
@@ -40,8 +39,7 @@ static int write_all(int fd, const char *buf, size_t len)
         return 0;
 }
 
-static void answer_status(int fd, int status, const char *body, size_t len)
-{
+static void answer_status(int fd, int status, const char *body, size_t len) {
         char head[256];
         int n;
 
@@ -52,13 +50,11 @@ static void answer_status(int fd, int status, const char *body, size_t len)
                 log_warning("Failed to write a response: %m");
 }
 
-static void answer(int fd, const char *body, size_t len)
-{
+static void answer(int fd, const char *body, size_t len) {
         answer_status(fd, 200, body, len);
 }
 
-static void on_request(Handler *h, Request *req, int resp_fd, void *userdata)
-{
+static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         _cleanup_(req_freep) Request *r = req;
         _cleanup_close_ int fd = resp_fd;
         _cleanup_free_ char *body = NULL;
@@ -115,13 +111,11 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata)
         }
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
         static const struct option options[] = {
                 {"upstream-user", required_argument, NULL, 'u'},
                 {},

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK_MAIN(make_suite)                                                                               \
-        int main(void) {                                                                                     \
-                SRunner *sr = srunner_create(make_suite());                                                  \
-                srunner_run_all(sr, CK_NORMAL);                                                              \
-                int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);                        \
-                srunner_free(sr);                                                                            \
-                printf("%d passed, %d failed\n", run - failed, failed);                                      \
-                return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                                            \
+#define CHECK_MAIN(make_suite)                                                        \
+        int main(void) {                                                              \
+                SRunner *sr = srunner_create(make_suite());                           \
+                srunner_run_all(sr, CK_NORMAL);                                       \
+                int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr); \
+                srunner_free(sr);                                                     \
+                printf("%d passed, %d failed\n", run - failed, failed);               \
+                return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                     \
         }
