@@ -6,9 +6,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "conn.h"
+#include "fdpass.h"
 #include "log.h"
 #include "messages.h"
 #include "request.h"
@@ -19,6 +22,7 @@
 static void conn_process(Conn *c);
 static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static void conn_read_response(Conn *c);
 
 static void address_from_sockaddr(Address *a, const struct sockaddr_storage *sa) {
         *a = (Address){.family = sa->ss_family};
@@ -54,6 +58,7 @@ int conn_new(Server *s, int fd, const Listener *l) {
         c->server = s;
         c->fd = fd;
         c->resp_fd = -EBADF;
+        c->body_fd = -EBADF;
         c->timer_kind = TIMER_NONE;
         c->tls = l->tls;
         c->id = ++s->next_id;
@@ -91,6 +96,7 @@ int conn_new(Server *s, int fd, const Listener *l) {
 static void conn_end_exchange_io(Conn *c) {
         c->resp_io = sd_event_source_disable_unref(c->resp_io);
         c->resp_fd = safe_close(c->resp_fd);
+        c->body_fd = safe_close(c->body_fd);
 }
 
 Conn *conn_free(Conn *c) {
@@ -235,6 +241,36 @@ static int conn_flush(Conn *c) {
         return 1;
 }
 
+/* Sends the handler's file range. Returns 1 when all is sent, 0 when the
+ * socket is full, -errno when the client is gone. */
+static int conn_send_file(Conn *c) {
+        while (c->body_length > 0) {
+                size_t chunk = c->body_length > (1u << 30) ? (1u << 30) : c->body_length;
+                ssize_t n;
+
+                if (c->tls_conn) {
+                        n = tls_conn_sendfile(c->tls_conn, c->body_fd, &c->body_offset, chunk);
+                        if (n == -EAGAIN)
+                                conn_tls_blocked(c, EPOLLOUT);
+                } else {
+                        n = sendfile(c->fd, c->body_fd, &c->body_offset, chunk);
+                        if (n < 0)
+                                n = -errno;
+                }
+                if (n == -EINTR)
+                        continue;
+                if (n == -EAGAIN)
+                        return 0;
+                if (n < 0)
+                        return n;
+                if (n == 0)
+                        return -EIO; /* the file shrank under us */
+                c->body_length -= n;
+                c->bytes_sent += n;
+        }
+        return 1;
+}
+
 /* The exchange is over: log it, and either read the next request or close. */
 static void conn_exchange_done(Conn *c) {
         Server *s = c->server;
@@ -291,7 +327,26 @@ static void conn_write_ready(Conn *c) {
                 conn_free(c);
                 return;
         }
+        if (c->state == CONN_EXCHANGE && c->body_fd >= 0) {
+                r = conn_send_file(c);
+                if (r < 0) {
+                        conn_free(c);
+                        return;
+                }
+                if (r == 0) {
+                        conn_set_events(c, EPOLLOUT);
+                        timer_set(c, TIMER_SEND);
+                        return;
+                }
+                c->body_fd = safe_close(c->body_fd);
+                conn_exchange_done(c);
+                return;
+        }
         if (c->state == CONN_EXCHANGE) {
+                if (c->resp_head_done && c->rhead_len > c->rhead_pos) {
+                        conn_read_response(c);
+                        return;
+                }
                 if (c->resp_head_done && c->resp_eof) {
                         conn_exchange_done(c);
                         return;
@@ -360,6 +415,9 @@ static int conn_add_trusted_headers(Conn *c, Request *req) {
                 return r;
         snprintf(num, sizeof(num), "%" PRIu64, c->id);
         if ((r = req_header_add(req, "X-Ash-Connection-Id", num)) < 0)
+                return r;
+        /* The zero-copy extension (see conn_take_body_fd). */
+        if ((r = req_header_add(req, "X-Ash-Accept-Body-Fd", "1")) < 0)
                 return r;
         if (c->tls_conn) {
                 const char *name = tls_conn_server_name(c->tls_conn);
@@ -490,6 +548,32 @@ static void conn_pump_body(Conn *c) {
         }
 }
 
+/* The zero-copy extension: a handler that saw X-Ash-Accept-Body-Fd may
+ * attach an open file to its head with "X-Ash-Body-Fd: OFFSET LENGTH"; that
+ * range is the body, sent by us with sendfile(2). Returns 0, or -EBADMSG for
+ * a header that does not fit the file it came with. */
+static int conn_take_body_fd(Conn *c, const HttpResponseHead *h) {
+        const char *range = http_response_header(h, "X-Ash-Body-Fd");
+        unsigned long long offset, length;
+        struct stat st;
+        int consumed = 0;
+
+        if (!range) {
+                /* A file without the header is not ours to send. */
+                c->body_fd = safe_close(c->body_fd);
+                return 0;
+        }
+        if (c->body_fd < 0 || sscanf(range, "%llu %llu%n", &offset, &length, &consumed) != 2 ||
+            range[consumed] != 0 || fstat(c->body_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            offset > (unsigned long long) st.st_size || length > (unsigned long long) st.st_size - offset) {
+                c->body_fd = safe_close(c->body_fd);
+                return -EBADMSG;
+        }
+        c->body_offset = offset;
+        c->body_length = length;
+        return 0;
+}
+
 /* Parses the handler's response head and queues the client's. */
 static int conn_start_response(Conn *c) {
         HttpResponseHead h;
@@ -513,15 +597,24 @@ static int conn_start_response(Conn *c) {
         }
 
         c->status = h.status;
+        n = conn_take_body_fd(c, &h);
+        if (n < 0)
+                return 502;
         n = respond_head(head, sizeof(head), c, &h);
         if (n < 0)
                 return 502;
         c->resp_head_done = true;
+        if (c->body_fd >= 0) {
+                if (c->framing == FRAMING_NONE)
+                        c->body_fd = safe_close(c->body_fd);
+                /* The file is the whole body: nothing to wait for from the handler. */
+                c->resp_remaining = 0;
+        }
         if (conn_out_append(c, head, n) < 0)
                 return 502;
 
-        /* Body bytes that came with the head. */
-        extra = c->rhead_len - head_len;
+        /* Body bytes that came with the head (none when a file is the body). */
+        extra = c->body_fd >= 0 ? 0 : c->rhead_len - head_len;
         if (extra > 0) {
                 memmove(c->rhead, c->rhead + head_len, extra);
                 c->rhead_len = extra;
@@ -561,6 +654,8 @@ static int conn_queue_body(Conn *c, const char *data, size_t len) {
  * head, and a body of announced length ends at its last byte. Finishing
  * here spares keep-alive clients a wait for the handler's close. */
 static bool conn_response_complete(const Conn *c) {
+        if (c->body_fd >= 0)
+                return true; /* the rest is the file, sent from write_ready */
         return c->framing == FRAMING_NONE || (c->framing == FRAMING_LENGTH && c->resp_remaining == 0);
 }
 
@@ -596,15 +691,27 @@ static void conn_read_response(Conn *c) {
                                 return;
                         }
                 }
-                do
-                        n = recv(c->resp_fd, c->rhead + c->rhead_len, HTTP_HEAD_MAX - c->rhead_len, 0);
-                while (n < 0 && errno == EINTR);
-                if (n < 0 && errno == EAGAIN)
-                        return;
-                if (n <= 0)
-                        c->resp_eof = true;
-                else
-                        c->rhead_len += n;
+                {
+                        size_t got = 0;
+                        int rfd = -EBADF;
+
+                        /* The head may come with the file to send as the
+                         * body (the zero-copy extension). */
+                        r = fdpass_recv(c->resp_fd, c->rhead + c->rhead_len, HTTP_HEAD_MAX - c->rhead_len, 0, &got,
+                                        &rfd);
+                        if (r == -EAGAIN)
+                                return;
+                        if (rfd >= 0) {
+                                if (c->body_fd < 0)
+                                        c->body_fd = rfd;
+                                else
+                                        safe_close(rfd);
+                        }
+                        if (r <= 0)
+                                c->resp_eof = true;
+                        else
+                                c->rhead_len += got;
+                }
                 r = conn_start_response(c);
                 if (r > 0) {
                         log_fields(LOG_WARNING,
@@ -615,12 +722,10 @@ static void conn_read_response(Conn *c) {
                 }
                 if (r == 0)
                         return;
-                if (c->rhead_len > 0 && conn_queue_body(c, c->rhead, c->rhead_len) < 0) {
-                        conn_fail(c, 502);
-                        return;
-                }
-                c->rhead_len = 0;
-                if (c->resp_eof || conn_response_complete(c)) {
+                /* Body bytes that came with the head are relayed from
+                 * conn_write_ready as the client takes them. */
+                c->rhead_pos = 0;
+                if (c->rhead_len == 0 && (c->resp_eof || conn_response_complete(c))) {
                         conn_response_ended(c);
                         return;
                 }
@@ -633,14 +738,23 @@ static void conn_read_response(Conn *c) {
                 sd_event_source_set_io_events(c->resp_io, c->body_pending > 0 ? EPOLLOUT : 0);
                 return;
         }
-        do
-                n = recv(c->resp_fd, buf, sizeof(buf), 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0 && errno == EAGAIN)
-                return;
-        if (n <= 0) {
-                conn_response_ended(c);
-                return;
+        if (c->rhead_len > c->rhead_pos) {
+                /* Body bytes that came in with the head go first. */
+                n = c->rhead_len - c->rhead_pos;
+                if ((size_t) n > sizeof(buf))
+                        n = sizeof(buf);
+                memcpy(buf, c->rhead + c->rhead_pos, n);
+                c->rhead_pos += n;
+        } else {
+                do
+                        n = recv(c->resp_fd, buf, sizeof(buf), 0);
+                while (n < 0 && errno == EINTR);
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n <= 0) {
+                        conn_response_ended(c);
+                        return;
+                }
         }
         if (conn_queue_body(c, buf, n) < 0) {
                 conn_free(c);

@@ -61,13 +61,16 @@ struct Conn {
 
         /* Response from the handler. */
         char *rhead; /* its head while it arrives */
-        size_t rhead_len;
+        size_t rhead_len, rhead_pos;
         bool resp_head_done;
         bool resp_eof;
         RespFraming framing;
         int64_t resp_remaining;
         int status;
         uint64_t bytes_sent; /* body bytes sent to the client */
+        int body_fd;         /* a file the handler gave as the body */
+        off_t body_offset;
+        uint64_t body_length;
 
         /* Bytes on their way to the client. */
         char *out;

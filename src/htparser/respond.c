@@ -98,7 +98,8 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
         const char *reason = h->reason && *h->reason ? h->reason : http_status_reason(h->status);
         bool no_body = c->head_request || h->status < 200 || h->status == 204 || h->status == 304;
         bool server_seen = false;
-        int64_t n = length ? parse_length(length) : -1;
+        /* With a file as the body, its range is the length. */
+        int64_t n = c->body_fd >= 0 ? (int64_t) c->body_length : length ? parse_length(length) : -1;
 
         if (no_body)
                 c->framing = FRAMING_NONE;

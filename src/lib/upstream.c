@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -163,6 +164,15 @@ static int upstream_start_child(Upstream *u) {
                 sigemptyset(&mask);
                 sigprocmask(SIG_SETMASK, &mask, NULL);
                 signal(SIGPIPE, SIG_DFL);
+                /* The child is not the service's main process: what systemd
+                 * handed us is not for it (the programs are single-threaded,
+                 * so unsetenv after fork is safe). */
+                unsetenv("NOTIFY_SOCKET");
+                unsetenv("WATCHDOG_USEC");
+                unsetenv("WATCHDOG_PID");
+                unsetenv("LISTEN_FDS");
+                unsetenv("LISTEN_PID");
+                unsetenv("LISTEN_FDNAMES");
                 if (theirs == STDIN_FILENO ? fcntl(theirs, F_SETFD, 0) < 0 : dup2(theirs, STDIN_FILENO) < 0)
                         _exit(127);
                 execvp(u->argv[0], u->argv);
