@@ -467,8 +467,28 @@ static int conn_build_request(Conn *c, const HttpRequestHead *h, Request **ret) 
                 return 431;
         if (conn_add_trusted_headers(c, req) < 0)
                 return 500;
+        /* The client waits for 100 Continue: a handler that wants the body
+         * says so by writing an interim "100 Continue" first. */
+        if (c->expect_pending && req_header_add(req, "X-Ash-Expect", "100-continue") < 0)
+                return 431;
         *ret = TAKE_PTR(req);
         return 0;
+}
+
+/* Tells a client that waits with its body (Expect: 100-continue) to send
+ * it: when the handler asks for the body with an interim 100 of its own
+ * (see X-Ash-Expect), or when it neither asked nor answered in time. Never
+ * after the final response head, and never twice. */
+static void conn_send_continue(Conn *c) {
+        static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+        if (!c->expect_pending || c->resp_head_done)
+                return;
+        c->expect_pending = false;
+        if (conn_out_append(c, msg, sizeof(msg) - 1) < 0)
+                return;
+        if (conn_flush(c) == 0)
+                conn_set_events(c, EPOLLIN | EPOLLOUT);
 }
 
 /* Writes pending body bytes to the handler and decodes more. */
@@ -543,7 +563,7 @@ static void conn_pump_body(Conn *c) {
                 }
                 /* Need more from the client. */
                 conn_set_events(c, EPOLLIN | (c->out_len > c->out_pos ? EPOLLOUT : 0));
-                timer_set(c, TIMER_BODY);
+                timer_set(c, c->expect_pending ? TIMER_EXPECT : TIMER_BODY);
                 return;
         }
 }
@@ -589,14 +609,18 @@ static int conn_start_response(Conn *c) {
         if (http_parse_response_head(c->rhead, head_len, &h) < 0)
                 return 502;
         if (h.status < 200) {
-                /* Interim responses (100 Continue) are not relayed yet: drop
-                 * them and wait for the final one. */
+                /* A 100 from the handler means it reads the body now; other
+                 * interim responses are dropped (101 is the duplex switch's,
+                 * not an interim one). */
+                if (h.status == 100)
+                        conn_send_continue(c);
                 memmove(c->rhead, c->rhead + head_len, c->rhead_len - head_len);
                 c->rhead_len -= head_len;
                 return conn_start_response(c);
         }
 
         c->status = h.status;
+        c->expect_pending = false;
         n = conn_take_body_fd(c, &h);
         if (n < 0)
                 return 502;
@@ -811,6 +835,7 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         c->status = 0;
         c->bytes_sent = 0;
         c->in_pos = c->head_len;
+        c->expect_pending = h->expect_continue && !c->body_done && c->in_len == c->in_pos;
 
         if (h->content_length > 0 && (uint64_t) h->content_length > s->max_body) {
                 conn_fail(c, 413);
@@ -933,6 +958,8 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         timer_set(c, TIMER_HEAD);
                 conn_process(c);
         } else if (c->state == CONN_EXCHANGE) {
+                /* A client may send its body without waiting (RFC 9110 §10.1.1). */
+                c->expect_pending = false;
                 timer_set(c, TIMER_BODY);
                 conn_pump_body(c);
         }
@@ -949,6 +976,11 @@ void conn_timeout(Conn *c, TimerKind kind) {
                 break;
         case TIMER_BODY:
                 conn_fail(c, 408);
+                break;
+        case TIMER_EXPECT:
+                /* The handler does not know the extension: let the body come. */
+                conn_send_continue(c);
+                timer_set(c, TIMER_BODY);
                 break;
         case TIMER_HANDLER:
                 if (c->resp_head_done)

@@ -30,6 +30,7 @@ typedef enum TimerKind {
         TIMER_BODY,    /* request body progress */
         TIMER_HANDLER, /* waiting for the handler's response head */
         TIMER_SEND,    /* the client is slow to take the response */
+        TIMER_EXPECT,  /* Expect: 100-continue, neither 100 nor a response from the handler yet */
         _TIMER_MAX,
         TIMER_NONE = -1,
 } TimerKind;

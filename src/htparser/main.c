@@ -53,6 +53,8 @@ static void usage(FILE *f) {
               "  --body-timeout=SEC       time between request body bytes (408; default 60)\n"
               "  --handler-timeout=SEC    time for the handler to respond (504; default 300)\n"
               "  --send-timeout=SEC       time for the client to take response bytes (default 60)\n"
+              "  --expect-timeout=SEC     send 100 Continue for a handler that neither asks for\n"
+              "                           the body nor answers within this time (default 1)\n"
               "  --drain-timeout=SEC      on SIGTERM, time for requests in flight (default 30)\n"
               "  --tls-cert=FILE --tls-key=FILE  a certificate (chain) and its key; repeat\n"
               "                           for more names (chosen by SNI). Relative names are\n"
@@ -87,6 +89,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 ARG_HANDLER,
                 ARG_SEND,
                 ARG_DRAIN,
+                ARG_EXPECT,
                 ARG_TLS_CERT,
                 ARG_TLS_KEY,
         };
@@ -101,6 +104,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 {"handler-timeout", required_argument, NULL, ARG_HANDLER},
                 {"send-timeout", required_argument, NULL, ARG_SEND},
                 {"drain-timeout", required_argument, NULL, ARG_DRAIN},
+                {"expect-timeout", required_argument, NULL, ARG_EXPECT},
                 {"tls-cert", required_argument, NULL, ARG_TLS_CERT},
                 {"tls-key", required_argument, NULL, ARG_TLS_KEY},
                 {"help", no_argument, NULL, 'h'},
@@ -123,6 +127,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                                 [TIMER_BODY] = 60 * USEC_PER_SEC,
                                 [TIMER_HANDLER] = 300 * USEC_PER_SEC,
                                 [TIMER_SEND] = 60 * USEC_PER_SEC,
+                                [TIMER_EXPECT] = USEC_PER_SEC,
                         },
                 .drain_usec = 30 * USEC_PER_SEC,
                 .max_body = 1ULL << 30,
@@ -173,6 +178,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 case ARG_BODY:
                 case ARG_HANDLER:
                 case ARG_SEND:
+                case ARG_EXPECT:
                 case ARG_DRAIN: {
                         uint64_t usec;
 
@@ -182,6 +188,8 @@ static int parse_options(int argc, char **argv, Options *o) {
                         }
                         if (c == ARG_DRAIN)
                                 o->drain_usec = usec;
+                        else if (c == ARG_EXPECT)
+                                o->timeouts[TIMER_EXPECT] = usec;
                         else
                                 o->timeouts[timer_of[c - ARG_IDLE]] = usec;
                         break;

@@ -5,10 +5,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "macro.h"
+#include "request.h"
 #include "response.h"
 
 /* Reason phrases as RFC 9110 names them, with the common extensions. */
@@ -350,4 +352,25 @@ int response_redirect(int fd, int status, const char *location) {
                         return -EINVAL;
 
         return response_write(fd, status, NULL, location);
+}
+
+int response_continue(int fd, const Request *r) {
+        static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        const char *expect = req_header_get(r, "X-Ash-Expect");
+        size_t done = 0;
+
+        if (!expect || strcasecmp(expect, "100-continue") != 0)
+                return 0;
+        while (done < sizeof(msg) - 1) {
+                ssize_t n = send(fd, msg + done, sizeof(msg) - 1 - done, MSG_NOSIGNAL);
+                if (n < 0 && errno == ENOTSOCK)
+                        n = write(fd, msg + done, sizeof(msg) - 1 - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                done += n;
+        }
+        return 1;
 }

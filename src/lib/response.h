@@ -23,3 +23,10 @@ void http_date(time_t t, char buf[static 30]);
  * is -EINVAL. */
 int response_simple(int fd, int status, const char *message);
 int response_redirect(int fd, int status, const char *location);
+
+/* For a handler about to read the request body: if htparser said the client
+ * waits for "100 Continue" (X-Ash-Expect: 100-continue), writes that interim
+ * response so the body comes. Returns 1 if written, 0 if not needed. A
+ * handler that answers without reading the body simply does not call it. */
+struct Request;
+int response_continue(int fd, const struct Request *r);

@@ -20,6 +20,7 @@
 
 #include "check-main.h"
 #include "macro.h"
+#include "request.h"
 #include "response.h"
 
 /* A response read back from the socket and split into its parts. */
@@ -582,6 +583,30 @@ START_TEST(test_interrupted_before_writing) {
 }
 END_TEST
 
+/* 100 Continue is written exactly when htparser announced a waiting client. */
+START_TEST(test_continue) {
+        _cleanup_(req_freep) Request *with = NULL, *without = NULL;
+        char buf[128];
+        int sv[2];
+        ssize_t n;
+
+        ck_assert_int_eq(req_new("POST", "/u", "HTTP/1.1", "u", &with), 0);
+        ck_assert_int_eq(req_header_add(with, "X-Ash-Expect", "100-continue"), 0);
+        ck_assert_int_eq(req_new("POST", "/u", "HTTP/1.1", "u", &without), 0);
+        ck_assert_int_eq(req_header_add(without, "Expect", "100-continue"), 0);
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+
+        ck_assert_int_eq(response_continue(sv[0], without), 0);
+        ck_assert_int_eq(response_continue(sv[0], with), 1);
+        close(sv[0]);
+        n = read(sv[1], buf, sizeof(buf) - 1);
+        ck_assert_int_gt(n, 0);
+        buf[n] = 0;
+        ck_assert_str_eq(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+        close(sv[1]);
+}
+END_TEST
+
 static Suite *make_suite(void) {
         Suite *s = suite_create("response");
         TCase *tc = tcase_create("core");
@@ -602,6 +627,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, test_eagain);
         tcase_add_test(tc, test_interrupted_write);
         tcase_add_test(tc, test_interrupted_before_writing);
+        tcase_add_test(tc, test_continue);
         suite_add_tcase(s, tc);
         return s;
 }
