@@ -130,6 +130,20 @@ Conn *conn_free(Conn *c) {
 
 /* What the connection waits for, plus what the TLS library waits for on
  * the socket to finish an operation we asked of it. */
+/* Closes a connection whose exchange could not finish (the client went or
+ * was too slow, the handler stalled): the request still gets its access
+ * entry, with 499 (nginx's "client closed") if no response had begun. */
+static void conn_abort(Conn *c) {
+        if (c->state == CONN_EXCHANGE && c->started_usec > 0 && !c->logged) {
+                if (c->status == 0)
+                        c->status = 499;
+                c->keep_alive = false;
+                access_log_entry(c);
+                c->logged = true;
+        }
+        conn_free(c);
+}
+
 static void conn_set_events(Conn *c, uint32_t events) {
         sd_event_source_set_io_events(c->io, events | c->tls_want);
 }
@@ -209,7 +223,8 @@ static void conn_fail(Conn *c, int status) {
         conn_end_exchange_io(c);
         c->status = status;
         c->keep_alive = false;
-        n = respond_error_page(buf, sizeof(buf), status, server_date(c->server), c->head_request);
+        n = respond_error_page(buf, sizeof(buf), status, server_date(c->server), c->head_request,
+                               &c->bytes_sent);
         c->out_pos = c->out_len = 0;
         if (n < 0 || conn_out_append(c, buf, n) < 0) {
                 conn_free(c);
@@ -217,7 +232,9 @@ static void conn_fail(Conn *c, int status) {
         }
         if (c->started_usec == 0)
                 sd_event_now(c->server->event, CLOCK_REALTIME, &c->started_usec);
-        access_log_entry(c);
+        if (!c->logged)
+                access_log_entry(c);
+        c->logged = true;
         c->state = CONN_CLOSING;
         timer_set(c, TIMER_SEND);
         /* Nothing more is read; a client that keeps sending gets a reset
@@ -276,10 +293,18 @@ static void conn_exchange_done(Conn *c) {
         Server *s = c->server;
         size_t rest;
 
-        access_log_entry(c);
+        if (!c->logged)
+                access_log_entry(c);
         conn_end_exchange_io(c);
         free(c->rhead);
         c->rhead = NULL;
+        /* They point into the in buffer, which is about to change: nothing
+         * of this request may show up in the next one's log entry. */
+        c->method = c->target = c->host = c->referer = c->user_agent = NULL;
+        c->minor = 1;
+        c->status = 0;
+        c->bytes_sent = 0;
+        c->logged = false;
 
         /* Body bytes the handler never took make the next request's start
          * unknowable unless they were all read: close rather than guess. */
@@ -315,7 +340,7 @@ static void conn_write_ready(Conn *c) {
 
         r = conn_flush(c);
         if (r < 0) {
-                conn_free(c);
+                conn_abort(c);
                 return;
         }
         if (r == 0) {
@@ -330,7 +355,7 @@ static void conn_write_ready(Conn *c) {
         if (c->state == CONN_EXCHANGE && c->body_fd >= 0) {
                 r = conn_send_file(c);
                 if (r < 0) {
-                        conn_free(c);
+                        conn_abort(c);
                         return;
                 }
                 if (r == 0) {
@@ -781,7 +806,7 @@ static void conn_read_response(Conn *c) {
                 }
         }
         if (conn_queue_body(c, buf, n) < 0) {
-                conn_free(c);
+                conn_abort(c);
                 return;
         }
         if (conn_response_complete(c)) {
@@ -946,11 +971,8 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 /* The client closed or failed. A request half sent is lost;
                  * one that is with the handler is abandoned. */
                 if (c->state == CONN_EXCHANGE && c->started_usec > 0) {
-                        if (c->status == 0)
-                                c->status = 499; /* as nginx logs it: client closed */
-                        access_log_entry(c);
                 }
-                conn_free(c);
+                conn_abort(c);
                 return 0;
         }
         if (c->state == CONN_READ_HEAD) {
@@ -975,7 +997,11 @@ void conn_timeout(Conn *c, TimerKind kind) {
                 conn_fail(c, 408);
                 break;
         case TIMER_BODY:
-                conn_fail(c, 408);
+                /* After the response has begun, a 408 would land inside it. */
+                if (c->resp_head_done)
+                        conn_abort(c);
+                else
+                        conn_fail(c, 408);
                 break;
         case TIMER_EXPECT:
                 /* The handler does not know the extension: let the body come. */
@@ -984,7 +1010,7 @@ void conn_timeout(Conn *c, TimerKind kind) {
                 break;
         case TIMER_HANDLER:
                 if (c->resp_head_done)
-                        conn_free(c);
+                        conn_abort(c);
                 else {
                         log_fields(LOG_WARNING,
                                    (const LogField[]){{"HANDLER", c->server->root_name}, {NULL}},
@@ -994,7 +1020,7 @@ void conn_timeout(Conn *c, TimerKind kind) {
                 break;
         default:
                 /* A client that does not take its response in time. */
-                conn_free(c);
+                conn_abort(c);
                 break;
         }
 }

@@ -49,7 +49,8 @@ struct Conn {
         int minor;
         bool keep_alive;
         bool head_request;
-        bool expect_pending; /* the client waits for 100 Continue before its body */
+        bool expect_pending;
+        bool logged; /* the access entry of this exchange is written */ /* the client waits for 100 Continue before its body */
 
         /* Request body toward the handler. */
         bool body_chunked;

@@ -44,7 +44,8 @@ _printf_(2, 3) static void putf(Writer *w, const char *fmt, ...) {
                 w->len += n;
 }
 
-int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only) {
+int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only,
+                       uint64_t *ret_body_len) {
         Writer w = {.buf = buf, .size = size};
         const char *reason = http_status_reason(status);
         char body[512];
@@ -60,7 +61,10 @@ int respond_error_page(char *buf, size_t size, int status, const char *date, boo
              status, reason, date, n);
         if (!head_only)
                 put(&w, body, n);
-        return w.overflow ? -ENOBUFS : (int) w.len;
+        if (w.overflow)
+                return -ENOBUFS;
+        *ret_body_len = head_only ? 0 : (uint64_t) n;
+        return (int) w.len;
 }
 
 /* Headers that describe one connection, not the message (RFC 9110 §7.6.1),
@@ -112,7 +116,9 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
                 c->framing = FRAMING_CLOSE;
                 c->keep_alive = false;
         }
-        if (c->server->draining)
+        /* Draining, or a request body not (yet) all read: the connection
+         * ends after this response, and the client is told. */
+        if (c->server->draining || !c->body_done)
                 c->keep_alive = false;
 
         putf(&w, "HTTP/1.1 %d %s\r\nDate: %s\r\n", h->status, reason, server_date(c->server));

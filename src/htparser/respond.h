@@ -6,12 +6,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conn.h"
 
 /* A complete error response with Connection: close; the body is left out
- * for HEAD. Returns its length or -ENOBUFS. */
-int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only);
+ * for HEAD. Returns its length or -ENOBUFS; the body's length goes to
+ * *ret_body_len (for the access log). */
+int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only,
+                       uint64_t *ret_body_len);
 
 /* The head for the client from the handler's: hop-by-hop and X-Ash-*
  * headers removed, Date and Server added, framing chosen by version, method

@@ -9,9 +9,16 @@
  *
  * Rest strings with a meaning: "exit" answers and then exits with status 3
  * (a handler crash or restart); "body" reads the request body from the
- * response socket until EOF and answers with its length; "silent" closes the
+ * response socket until EOF and answers with its length (asking for it with
+ * 100 Continue when the client waits; "body-unaware" does not ask); "silent" closes the
  * response socket without answering; "status/NNN" answers with status NNN;
- * "nolength" answers without a Content-Length, ending at EOF. */
+ * "nolength" answers without a Content-Length, ending at EOF; "hang" keeps
+ * the response socket open without answering, until htparser closes its end
+ * (a handler timeout) or the handler exits; "head-hang" writes a response
+ * head and a few body bytes without a length, then hangs the same way;
+ * "big/N" answers with N body bytes and their Content-Length, written with
+ * blocking writes, so that the handler (single-threaded) waits while the
+ * client does not read. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -54,6 +61,76 @@ static void answer(int fd, const char *body, size_t len) {
         answer_status(fd, 200, body, len);
 }
 
+/* Response sockets of "hang" requests, each watched for htparser closing
+ * its end (EPOLLHUP, which epoll reports without being asked: EPOLLIN would
+ * fire at once, since a request without a body arrives already shut). */
+#define HUNG_MAX 64
+static sd_event_source *hung[HUNG_MAX];
+
+static void hung_release(sd_event_source *s) {
+        for (size_t i = 0; i < HUNG_MAX; i++)
+                if (hung[i] == s)
+                        hung[i] = NULL;
+        sd_event_source_disable_unref(s);
+}
+
+static int on_hung_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        if (revents & (EPOLLHUP | EPOLLERR))
+                hung_release(s);
+        return 0;
+}
+
+/* Keeps fd open and unanswered; it is closed when htparser lets go of the
+ * exchange, or at exit. Without room to keep it, it is closed now (a 502). */
+static void hang(int fd) {
+        sd_event_source *s = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        size_t i;
+
+        for (i = 0; i < HUNG_MAX && hung[i]; i++)
+                ;
+        if (i == HUNG_MAX || sd_event_default(&event) < 0 ||
+            sd_event_add_io(event, &s, fd, 0, on_hung_io, NULL) < 0) {
+                log_warning("Cannot keep a hanging response socket: closing it");
+                safe_close(fd);
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(s, true);
+        hung[i] = s;
+}
+
+static void hung_release_all(void) {
+        for (size_t i = 0; i < HUNG_MAX; i++)
+                if (hung[i])
+                        hung_release(hung[i]);
+}
+
+/* A body of total bytes behind its Content-Length. Blocking writes: while
+ * the client does not read, the handler waits here. */
+static void answer_big(int fd, unsigned long long total) {
+        static char block[65536];
+        char head[160];
+        int n;
+
+        memset(block, 'x', sizeof(block));
+        n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                     "Content-Length: %llu\r\n\r\n",
+                     total);
+        if (write_all(fd, head, n) < 0)
+                goto fail;
+        while (total > 0) {
+                size_t k = total < sizeof(block) ? (size_t) total : sizeof(block);
+
+                if (write_all(fd, block, k) < 0)
+                        goto fail;
+                total -= k;
+        }
+        return;
+fail:
+        log_warning("Stopped writing a big response with %llu bytes left: %m", total);
+}
+
 static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         _cleanup_(req_freep) Request *r = req;
         _cleanup_close_ int fd = resp_fd;
@@ -63,6 +140,23 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
 
         if (streq(r->rest, "silent"))
                 return;
+
+        if (streq(r->rest, "hang")) {
+                hang(TAKE_FD(fd));
+                return;
+        }
+
+        if (streq(r->rest, "head-hang")) {
+                static const char msg[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npartial\n";
+                (void) write_all(fd, msg, sizeof(msg) - 1);
+                hang(TAKE_FD(fd));
+                return;
+        }
+
+        if (strncmp(r->rest, "big/", 4) == 0) {
+                answer_big(fd, strtoull(r->rest + 4, NULL, 10));
+                return;
+        }
 
         if (strncmp(r->rest, "status/", 7) == 0) {
                 char buf[64];
@@ -79,11 +173,15 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
                 return;
         }
 
-        if (streq(r->rest, "body")) {
+        if (streq(r->rest, "body") || streq(r->rest, "body-unaware")) {
                 char buf[65536];
                 size_t total = 0;
                 ssize_t n;
 
+                /* "body-unaware" plays a handler written before 100-continue
+                 * was part of the protocol: it just reads. */
+                if (streq(r->rest, "body"))
+                        (void) response_continue(fd, r);
                 while ((n = read(fd, buf, sizeof(buf))) > 0)
                         total += n;
                 n = snprintf(buf, sizeof(buf), "body: %zu\n", total);
@@ -153,5 +251,6 @@ int main(int argc, char **argv) {
         sd_notify(0, "READY=1\nSTATUS=serving");
         r = sd_event_loop(event);
         sd_notify(0, "STOPPING=1");
+        hung_release_all();
         return r < 0 ? 1 : r;
 }

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+import unittest
 
 import ashdtest
 from ashdtest import binary
@@ -73,8 +74,18 @@ def is_closed(sock):
         return True
 
 
+def wait_gone(pid, timeout=ashdtest.TIMEOUT):
+    """Waits until process pid has exited and been reaped."""
+    deadline = time.monotonic() + timeout
+    while os.path.exists(f"/proc/{pid}"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} still there after {timeout} s")
+        time.sleep(0.01)
+
+
 class HtparserTestCase(ashdtest.TempDirTestCase):
     htparser_args = ()
+    launcher_args = ()  # more options for ashd-launch (--watchdog-usec ...)
 
     def start(self, *args, root=None):
         """htparser on an activated TCP socket; the root handler forked from
@@ -84,7 +95,7 @@ class HtparserTestCase(ashdtest.TempDirTestCase):
             argv += ["--root-socket", root]
         else:
             argv += ["--", HANDLER]
-        launcher = Launcher(["-l", "http=tcp:127.0.0.1:0"], argv)
+        launcher = Launcher(["-l", "http=tcp:127.0.0.1:0", *self.launcher_args], argv)
         self.addCleanup(launcher.close)
         launcher.wait_ready()
         self.launcher = launcher
@@ -256,6 +267,10 @@ class BasicTest(HtparserTestCase):
         _, (status, _, body, _, _) = self.exchange(b"GET /exit HTTP/1.1\r\nHost: h\r\n\r\n")
         self.assertEqual(status, 200)
         pid1 = [l for l in body.decode().splitlines() if l.startswith("pid: ")][0]
+        # A request sent while the old handler is still exiting would be
+        # lost with it (as any request a crashing handler holds): wait
+        # until htparser has reaped it.
+        wait_gone(int(pid1.split()[1]))
         _, (status, _, body, _, _) = self.exchange(b"GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
         self.assertEqual(status, 200)
         pid2 = [l for l in body.decode().splitlines() if l.startswith("pid: ")][0]
@@ -410,3 +425,308 @@ class LimitsAndFailuresTest(HtparserTestCase):
             c.recv(1)
         a.close()
         self.assertIn(b"rest: third", recv_response(c)[2])
+
+
+def read_until_closed(sock, limit=64 << 20):
+    """Everything the server sends until it closes the connection (EOF or
+    reset), at most limit bytes; fails if it stays open past the timeout."""
+    sock.settimeout(ashdtest.TIMEOUT)
+    data = bytearray()
+    while len(data) < limit:
+        try:
+            b = sock.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        if not b:
+            break
+        data += b
+    return bytes(data)
+
+
+def send_ignoring_close(sock, raw):
+    """Sends raw; a server that has already closed may reset us."""
+    try:
+        sock.sendall(raw)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+class SmugglingTest(HtparserTestCase):
+    """Framing pairs that front ends and back ends have disagreed about: each
+    is refused with the connection closed, or read exactly one way."""
+
+    def setUp(self):
+        super().setUp()
+        self.start()
+
+    def assert_refused(self, raw, status):
+        s, (got, headers, _, _, _) = self.exchange(raw)
+        self.assertEqual(got, status, raw)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(is_closed(s))
+
+    def assert_body_then_next(self, raw, body_length):
+        """raw is a POST /body; its answer counts body_length bytes, and a
+        request sent after it on the same connection is answered too."""
+        s, (status, _, body, _, rest) = self.exchange(raw)
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(body, f"body: {body_length}\n".encode())
+        self.assertEqual(rest, b"")
+        s.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertIn(b"rest: after\n", recv_response(s)[2])
+
+    def test_transfer_encoding_chunked_on_two_lines(self):
+        self.assert_refused(
+            b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n0\r\n\r\n",
+            400,
+        )
+
+    def test_transfer_encoding_chunked_listed_twice(self):
+        self.assert_refused(
+            b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            400,
+        )
+
+    def test_transfer_encoding_identity(self):
+        # identity is no longer a transfer coding (RFC 9112 §7): unknown.
+        self.assert_refused(b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: identity\r\n\r\nhello", 501)
+
+    def test_transfer_encoding_in_http10(self):
+        # An HTTP/1.0 message's framing with Transfer-Encoding is faulty
+        # (RFC 9112 §6.1), whatever the coding.
+        self.assert_refused(b"POST /body HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400)
+
+    def test_chunk_size_with_sign_or_prefix(self):
+        for size in (b"+5", b"-5", b"0X5", b" 5"):
+            with self.subTest(size=size):
+                self.assert_refused(
+                    b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + size
+                    + b"\r\nhello\r\n0\r\n\r\n",
+                    400,
+                )
+
+    def test_content_length_list_of_one_value(self):
+        self.assert_body_then_next(b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\nhello", 5)
+
+    def test_chunked_with_trailing_whitespace(self):
+        # Field values lose surrounding whitespace (RFC 9112 §5.1).
+        for value in (b"chunked ", b"chunked\t", b"chunked \t "):
+            with self.subTest(value=value):
+                self.assert_body_then_next(
+                    b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: " + value + b"\r\n\r\n"
+                    b"5\r\nhello\r\n0\r\n\r\n",
+                    5,
+                )
+
+    def test_body_then_pipelined_request(self):
+        for framing, body in (
+            (b"Content-Length: 5", b"hello"),
+            (b"Transfer-Encoding: chunked", b"3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n"),
+        ):
+            with self.subTest(framing=framing):
+                s = self.connect()
+                s.sendall(
+                    b"POST /body HTTP/1.1\r\nHost: h\r\n" + framing + b"\r\n\r\n" + body
+                    + b"GET /next HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+                )
+                status, _, first, _, rest = recv_response(s)
+                self.assertEqual((status, first), (200, b"body: 5\n"))
+                data = rest + read_until_closed(s)
+                status, headers, second = ashdtest.parse_response(data)
+                self.assertEqual(status, 200)
+                self.assertIn(b"rest: next\n", second)
+                self.assertEqual(headers.get("connection"), "close")
+
+    SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n"
+
+    def test_unread_body_is_not_a_request(self):
+        # The handler answers without reading the body, which arrived with
+        # the head: whether htparser drops the body or closes, the request
+        # inside it is never answered.
+        for framing, body in (
+            (b"Content-Length: %d" % len(self.SMUGGLED), self.SMUGGLED),
+            (b"Transfer-Encoding: chunked", b"%x\r\n%s\r\n0\r\n\r\n" % (len(self.SMUGGLED), self.SMUGGLED)),
+        ):
+            with self.subTest(framing=framing):
+                s = self.connect()
+                s.sendall(b"POST /status/413 HTTP/1.1\r\nHost: h\r\n" + framing + b"\r\n\r\n" + body)
+                status, _, _, _, rest = recv_response(s)
+                self.assertEqual(status, 413)
+                send_ignoring_close(s, b"GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+                data = rest + read_until_closed(s)
+                self.assertNotIn(b"smuggled", data)
+                if data:
+                    self.assertIn(b"rest: after\n", data)
+
+    def test_body_sent_after_the_response_is_not_a_request(self):
+        # The response comes before the body: the body's end is then
+        # unknowable to htparser unless it reads it all, so it closes.
+        s = self.connect()
+        s.sendall(b"POST /status/413 HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n" % len(self.SMUGGLED))
+        status, _, body, _, rest = recv_response(s)
+        self.assertEqual((status, body, rest), (413, b"status 413\n", b""))
+        send_ignoring_close(s, self.SMUGGLED)
+        self.assertEqual(read_until_closed(s), b"")
+
+
+class NotifyTest(HtparserTestCase):
+    """What htparser tells its service manager (here ashd-launch)."""
+
+    def test_ready_status_counters_and_stopping(self):
+        launcher = self.start()
+        pid = launcher.wait_started().pid
+        launcher.wait_notify("READY=1", pid=pid)
+
+        keep = self.connect()
+        keep.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(recv_response(keep)[0], 200)
+        keep.sendall(b"GET /status/404 HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(recv_response(keep)[0], 404)
+        bad, (status, _, _, _, _) = self.exchange(b"GET / HTTP/1.1\r\nHost : h\r\n\r\n")
+        self.assertEqual(status, 400)
+        self.assertTrue(is_closed(bad))
+        # The counters go out once a second when they have changed; the
+        # keep-alive connection is still open, the refused one is not.
+        launcher.wait_notify("STATUS=1 connections, 2 requests, 2 4xx, 0 5xx", pid=pid)
+
+        keep.sendall(b"GET /status/503 HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(recv_response(keep)[0], 503)
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait_notify("STOPPING=1", pid=pid)
+        # Draining closes the idle connection and reports at once.
+        launcher.wait_notify("STATUS=Draining: 0 connections, 3 requests, 2 4xx, 1 5xx", pid=pid)
+        self.assertTrue(is_closed(keep))
+        self.assertEqual(launcher.wait_exited(pid=pid).status, ("status", 0))
+
+
+class WatchdogTest(HtparserTestCase):
+    launcher_args = ("--watchdog-usec", "500000")
+
+    def test_watchdog_pings_while_idle(self):
+        launcher = self.start()
+        pid = launcher.wait_started().pid
+        # sd-event pings between half and three quarters of the period,
+        # with no request to wake the loop.
+        for _ in range(2):
+            launcher.wait_notify("WATCHDOG=1", pid=pid)
+        self.assertEqual(launcher.events("watchdog"), [])  # ashd-launch never timed out
+        self.assertEqual(self.exchange(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")[1][0], 200)
+        self.assertEqual(launcher.events("exited"), [])
+
+
+class TimeoutTest(HtparserTestCase):
+    """Each timeout with a short value, watched from the client."""
+
+    htparser_args = ("--handler-timeout=0.5", "--body-timeout=0.5", "--idle-timeout=0.5", "--send-timeout=0.5")
+
+    def setUp(self):
+        super().setUp()
+        self.start()
+
+    def test_handler_timeout_is_504_and_next_connection_served(self):
+        start = time.monotonic()
+        s, (status, headers, _, _, _) = self.exchange(b"GET /hang HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 504)
+        self.assertGreaterEqual(time.monotonic() - start, 0.45)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(is_closed(s))
+        _, (status, _, body, _, _) = self.exchange(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertIn(b"rest: after\n", body)
+
+    def test_handler_stalling_after_its_head_cuts_the_response(self):
+        # The status line is sent: no 504 can follow, the connection ends
+        # without the last chunk, so the client sees the response is cut.
+        s, (status, headers, _, _, rest) = self.exchange(b"GET /head-hang HTTP/1.1\r\nHost: h\r\n\r\n", head_only=True)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+        data = rest + read_until_closed(s)
+        self.assertEqual(data, b"8\r\npartial\n\r\n")
+
+    # Regression (fixed): conn_timeout(TIMER_BODY) in src/htparser/conn.c calls conn_fail()
+    # even when the handler's response head has already gone to the client,
+    # and conn_fail() appends a whole "408" response after the partial one.
+    def test_body_stall_after_response_head_appends_no_408(self):
+        s = self.connect()
+        s.sendall(b"POST /head-hang HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc")
+        status, headers, _, _, rest = recv_response(s, head_only=True)
+        self.assertEqual(status, 200)
+        data = rest + read_until_closed(s)
+        self.assertNotIn(b"HTTP/1.1 408", data)
+        self.assertEqual(data, b"8\r\npartial\n\r\n")
+
+    def test_body_timeout_is_408(self):
+        start = time.monotonic()
+        s, (status, headers, _, _, _) = self.exchange(
+            b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"
+        )
+        self.assertEqual(status, 408)
+        self.assertGreaterEqual(time.monotonic() - start, 0.45)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(is_closed(s))
+        # The handler got EOF for its body and is free again.
+        self.assertEqual(self.exchange(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")[1][0], 200)
+
+    def test_idle_keep_alive_timeout_closes_without_response(self):
+        fresh = self.connect()  # never sends a request
+        s, (status, headers, _, _, rest) = self.exchange(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertNotIn("connection", headers)  # kept alive
+        start = time.monotonic()
+        self.assertEqual(rest + read_until_closed(s), b"")
+        self.assertGreaterEqual(time.monotonic() - start, 0.3)
+        self.assertEqual(read_until_closed(fresh), b"")
+
+    def test_reader_that_keeps_reading_gets_everything(self):
+        size = 4 << 20
+        s, (status, headers, body, _, _) = self.exchange(b"GET /big/%d HTTP/1.1\r\nHost: h\r\n\r\n" % size)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body), size)
+        self.assertEqual(body.strip(b"x"), b"")
+        s.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertIn(b"rest: after\n", recv_response(s)[2])
+
+
+def kernel_buffer_bound():
+    """Bytes the kernel may hold between the test handler and a client that
+    does not read: a TCP send buffer at its largest and a Unix socket's."""
+    with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+        tcp = int(f.read().split()[2])
+    with open("/proc/sys/net/core/wmem_max") as f:
+        unix = int(f.read())
+    return tcp + 2 * unix
+
+
+class SlowReaderTest(HtparserTestCase):
+    htparser_args = ("--send-timeout=0.5",)
+
+    def test_slow_reader_is_cut_off(self):
+        self.start()
+        # More than the kernel can hold, so that the handler stays blocked
+        # in its writes until htparser gives up on the client.
+        size = max(8 << 20, 2 * kernel_buffer_bound())
+        # A small receive buffer (which also stops its autotuning) keeps
+        # most of the body in htparser and the handler, not in the client.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(ashdtest.TIMEOUT)
+        s.connect(self.addr)
+        start = time.monotonic()
+        s.sendall(b"GET /big/%d HTTP/1.1\r\nHost: h\r\n\r\n" % size)
+        # The single-threaded handler answers the next request only once its
+        # blocked write has failed, that is once htparser has dropped the
+        # slow client and closed the response socket.
+        _, (status, _, body, _, _) = self.exchange(b"GET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertIn(b"rest: after\n", body)
+        self.assertGreaterEqual(time.monotonic() - start, 0.45)
+        # What the client gets now is what was on its way, then the end.
+        data = read_until_closed(s, limit=2 * size)
+        head, sep, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(sep, data[:200])
+        self.assertIn(b"Content-Length: %d" % size, head)
+        self.assertLess(len(body), size)
+        self.assertEqual(body.strip(b"x"), b"")
