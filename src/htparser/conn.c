@@ -546,6 +546,10 @@ static void conn_pump_body(Conn *c) {
                         continue;
                 }
                 if (c->body_done) {
+                        /* A protocol switch may follow: the way to the handler
+                         * stays open until its head says whether it does. */
+                        if (c->upgrade && !c->resp_head_done)
+                                return;
                         if (!c->body_sent) {
                                 c->body_sent = true;
                                 if (c->resp_fd >= 0)
@@ -588,7 +592,7 @@ static void conn_pump_body(Conn *c) {
                 }
                 /* Need more from the client. */
                 conn_set_events(c, EPOLLIN | (c->out_len > c->out_pos ? EPOLLOUT : 0));
-                timer_set(c, c->expect_pending ? TIMER_EXPECT : TIMER_BODY);
+                timer_set(c, c->expect_pending ? TIMER_EXPECT : c->duplex ? TIMER_HANDLER : TIMER_BODY);
                 return;
         }
 }
@@ -633,7 +637,11 @@ static int conn_start_response(Conn *c) {
                 return c->resp_eof ? 502 : 0;
         if (http_parse_response_head(c->rhead, head_len, &h) < 0)
                 return 502;
-        if (h.status < 200) {
+        {
+                const char *sw = http_response_header(&h, "X-Ash-Switch");
+                c->duplex = sw && strcasecmp(sw, "duplex") == 0;
+        }
+        if (h.status < 200 && !(h.status == 101 && c->duplex)) {
                 /* A 100 from the handler means it reads the body now; other
                  * interim responses are dropped (101 is the duplex switch's,
                  * not an interim one). */
@@ -646,6 +654,17 @@ static int conn_start_response(Conn *c) {
 
         c->status = h.status;
         c->expect_pending = false;
+        if (c->duplex) {
+                /* From now on whatever either side sends goes to the other:
+                 * bytes after the request head are the new protocol's. */
+                c->body_chunked = false;
+                c->body_done = c->body_discard = false;
+                c->body_remaining = INT64_MAX;
+                c->body_fd = safe_close(c->body_fd);
+        } else if (c->upgrade && c->body_done && !c->body_sent) {
+                c->body_sent = true;
+                shutdown(c->resp_fd, SHUT_WR);
+        }
         n = conn_take_body_fd(c, &h);
         if (n < 0)
                 return 502;
@@ -661,6 +680,9 @@ static int conn_start_response(Conn *c) {
         }
         if (conn_out_append(c, head, n) < 0)
                 return 502;
+
+        if (c->duplex)
+                conn_set_events(c, EPOLLIN | EPOLLOUT);
 
         /* Body bytes that came with the head (none when a file is the body). */
         extra = c->body_fd >= 0 ? 0 : c->rhead_len - head_len;
@@ -861,6 +883,8 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         c->bytes_sent = 0;
         c->in_pos = c->head_len;
         c->expect_pending = h->expect_continue && !c->body_done && c->in_len == c->in_pos;
+        c->upgrade = h->upgrade;
+        c->duplex = false;
 
         if (h->content_length > 0 && (uint64_t) h->content_length > s->max_body) {
                 conn_fail(c, 413);
@@ -967,6 +991,14 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 conn_set_events(c, 0);
                 return 0;
         }
+        if (n == 0 && c->duplex && !c->body_done) {
+                /* The client is done sending; the handler may still talk. */
+                c->body_done = true;
+                c->body_sent = true;
+                shutdown(c->resp_fd, SHUT_WR);
+                conn_set_events(c, c->out_len > c->out_pos ? EPOLLOUT : 0);
+                return 0;
+        }
         if (n <= 0) {
                 /* The client closed or failed. A request half sent is lost;
                  * one that is with the handler is abandoned. */
@@ -982,7 +1014,7 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         } else if (c->state == CONN_EXCHANGE) {
                 /* A client may send its body without waiting (RFC 9110 §10.1.1). */
                 c->expect_pending = false;
-                timer_set(c, TIMER_BODY);
+                timer_set(c, c->duplex ? TIMER_HANDLER : TIMER_BODY);
                 conn_pump_body(c);
         }
         return 0;

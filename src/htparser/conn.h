@@ -17,6 +17,7 @@ typedef enum RespFraming {
         FRAMING_LENGTH,  /* Content-Length from the handler */
         FRAMING_CHUNKED, /* chunked by us for an HTTP/1.1 client */
         FRAMING_CLOSE,   /* delimited by closing the connection */
+        FRAMING_DUPLEX,  /* after X-Ash-Switch: duplex, raw bytes both ways until either side closes */
 } RespFraming;
 
 struct Conn {
@@ -50,7 +51,9 @@ struct Conn {
         bool keep_alive;
         bool head_request;
         bool expect_pending;
-        bool logged; /* the access entry of this exchange is written */ /* the client waits for 100 Continue before its body */
+        bool logged;  /* the access entry of this exchange is written */
+        bool upgrade; /* the request asked for a protocol switch */
+        bool duplex;  /* and the handler switched: raw relay both ways */ /* the client waits for 100 Continue before its body */
 
         /* Request body toward the handler. */
         bool body_chunked;

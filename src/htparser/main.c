@@ -247,6 +247,21 @@ static int parse_options(int argc, char **argv, Options *o) {
         return 0;
 }
 
+/* Frees what the server holds, on every way out of main(). */
+static void server_done(Server *s) {
+        while (s->conns)
+                conn_free(s->conns);
+        timers_done(s);
+        listen_done(s);
+        upstream_free(s->root);
+        tls_config_unref(s->tls);
+        for (size_t i = 0; i < s->n_certs; i++) {
+                free((char *) s->certs[i].cert);
+                free((char *) s->certs[i].key);
+        }
+        free(s->certs);
+}
+
 static int on_drain_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
         Server *s = userdata;
 
@@ -297,7 +312,7 @@ static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdat
 
 int main(int argc, char **argv) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        Server server = {};
+        _cleanup_(server_done) Server server = {};
         Options o;
         sigset_t mask;
         int r;
@@ -357,16 +372,5 @@ int main(int argc, char **argv) {
         sd_notify(false, "READY=1\nSTATUS=Serving");
         r = sd_event_loop(event);
 
-        while (server.conns)
-                conn_free(server.conns);
-        timers_done(&server);
-        listen_done(&server);
-        upstream_free(server.root);
-        tls_config_unref(server.tls);
-        for (size_t i = 0; i < server.n_certs; i++) {
-                free((char *) server.certs[i].cert);
-                free((char *) server.certs[i].key);
-        }
-        free(server.certs);
         return r < 0 ? 1 : 0;
 }

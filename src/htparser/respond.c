@@ -105,7 +105,10 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
         /* With a file as the body, its range is the length. */
         int64_t n = c->body_fd >= 0 ? (int64_t) c->body_length : length ? parse_length(length) : -1;
 
-        if (no_body)
+        if (c->duplex) {
+                c->framing = FRAMING_DUPLEX;
+                c->keep_alive = false;
+        } else if (no_body)
                 c->framing = FRAMING_NONE;
         else if (n >= 0) {
                 c->framing = FRAMING_LENGTH;
@@ -125,7 +128,7 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
         for (size_t i = 0; i < h->n_headers; i++) {
                 const HttpHeader *hd = &h->headers[i];
 
-                if (header_is_ours(hd->name))
+                if (header_is_ours(hd->name) && !(c->duplex && strcasecmp(hd->name, "Upgrade") == 0))
                         continue;
                 if (strcasecmp(hd->name, "Server") == 0)
                         server_seen = true;
@@ -143,7 +146,9 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
                 putf(&w, "Content-Length: %" PRId64 "\r\n", n);
         if (c->framing == FRAMING_CHUNKED)
                 puts_(&w, "Transfer-Encoding: chunked\r\n");
-        if (!c->keep_alive)
+        if (c->duplex && h->status == 101)
+                puts_(&w, "Connection: Upgrade\r\n");
+        else if (!c->keep_alive)
                 puts_(&w, "Connection: close\r\n");
         else if (c->minor == 0)
                 puts_(&w, "Connection: keep-alive\r\n");

@@ -10,15 +10,16 @@
  * Rest strings with a meaning: "exit" answers and then exits with status 3
  * (a handler crash or restart); "body" reads the request body from the
  * response socket until EOF and answers with its length (asking for it with
- * 100 Continue when the client waits; "body-unaware" does not ask); "silent" closes the
- * response socket without answering; "status/NNN" answers with status NNN;
+ * 100 Continue when the client waits; "body-unaware" does not ask);
+ * "silent" closes the response socket without answering; "status/NNN" answers with status NNN;
  * "nolength" answers without a Content-Length, ending at EOF; "hang" keeps
  * the response socket open without answering, until htparser closes its end
  * (a handler timeout) or the handler exits; "head-hang" writes a response
  * head and a few body bytes without a length, then hangs the same way;
  * "big/N" answers with N body bytes and their Content-Length, written with
  * blocking writes, so that the handler (single-threaded) waits while the
- * client does not read. */
+ * client does not read; "duplex" switches protocols (101 with X-Ash-Switch:
+ * duplex) and echoes what it reads until EOF, then says "bye". */
 
 #include <errno.h>
 #include <getopt.h>
@@ -164,6 +165,23 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
 
                 n = snprintf(buf, sizeof(buf), "status %d\n", status);
                 answer_status(fd, status, buf, n);
+                return;
+        }
+
+        if (streq(r->rest, "duplex")) {
+                /* The original ashd's protocol switch: 101 with X-Ash-Switch,
+                 * then an echo of everything until the client stops sending. */
+                static const char head[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n"
+                                           "X-Ash-Switch: duplex\r\n\r\n";
+                char buf[4096];
+                ssize_t n;
+
+                if (write_all(fd, head, sizeof(head) - 1) < 0)
+                        return;
+                while ((n = read(fd, buf, sizeof(buf))) > 0)
+                        if (write_all(fd, buf, n) < 0)
+                                return;
+                (void) write_all(fd, "bye\n", 4);
                 return;
         }
 

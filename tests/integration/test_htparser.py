@@ -730,3 +730,47 @@ class SlowReaderTest(HtparserTestCase):
         self.assertIn(b"Content-Length: %d" % size, head)
         self.assertLess(len(body), size)
         self.assertEqual(body.strip(b"x"), b"")
+
+
+class DuplexTest(HtparserTestCase):
+    """The original ashd's protocol switch (websockets): a 101 with
+    X-Ash-Switch: duplex turns the connection into a raw relay both ways."""
+
+    def test_switch_and_echo(self):
+        self.start()
+        s = self.connect()
+        s.sendall(b"GET /duplex HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        status, headers, _, _, rest = recv_response(s, head_only=True)
+        self.assertEqual(status, 101)
+        self.assertEqual(headers.get("upgrade"), "echo")
+        self.assertEqual(headers.get("connection"), "Upgrade")
+        self.assertNotIn("x-ash-switch", headers)
+        self.assertNotIn("content-length", headers)
+        self.assertNotIn("transfer-encoding", headers)
+        got = rest
+        for word in (b"ping", b"pong" * 5000):
+            s.sendall(word)
+            while len(got) < len(word):
+                b = s.recv(65536)
+                self.assertTrue(b, "closed during the relay")
+                got += b
+            self.assertEqual(got, word)
+            got = b""
+        # The client stops sending; the handler still has the last word.
+        s.shutdown(socket.SHUT_WR)
+        tail = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            tail += b
+        self.assertEqual(tail, b"bye\n")
+
+    def test_upgrade_request_without_switch_is_ordinary(self):
+        self.start()
+        s = self.connect()
+        s.sendall(b"GET /plain HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        status, headers, body, _, _ = recv_response(s)
+        self.assertEqual(status, 200)
+        self.assertNotIn("upgrade", headers)
+        self.assertIn(b"rest: plain", body)
