@@ -66,7 +66,7 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: all deps deps-test check check-tiers asan demo install clean format
+.PHONY: all deps deps-test check check-tiers asan demo install clean format fuzz
 .DEFAULT_GOAL := all
 # Keep objects of tests and helpers between runs.
 .SECONDARY:
@@ -111,8 +111,25 @@ check: deps-test
 	@$(MAKE) --no-print-directory check-tiers
 
 # ASHD_MAKE_VARS lets a test run make on this same build (make install).
-check-tiers: $(PROGRAM_BINS) $(UNIT_BINS) $(HELPER_BINS)
+check-tiers: $(PROGRAM_BINS) $(UNIT_BINS) $(HELPER_BINS) $(if $(filter 1,$(SANITIZE)),,$(FUZZ_BINS))
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) ASHD_MAKE_VARS="BUILD=$(BUILD) SANITIZE=$(SANITIZE)" tests/run-tiers.sh
+
+# libFuzzer targets, tests/fuzz/fuzz-NAME.c over the library, built with
+# clang; "make fuzz" runs each for FUZZ_SECONDS on its seed corpus (the
+# check tiers run them briefly). New inputs go to a scratch corpus under
+# $(BUILD), never into the tree.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 -Isrc/lib
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz: deps-test $(FUZZ_BINS)
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 check-tiers

@@ -56,6 +56,11 @@ done
 
 run_tier "integration" 600 "$PYTHON" "$ROOT/tests/lib/runner.py" "$ROOT/tests/integration"
 run_tier "journal" 300 "$ROOT/tests/journal/run.sh"
+# A short fuzz run proves the targets work; "make fuzz" runs them longer.
+# (Not in the sanitizer build: the fuzz targets carry their own sanitizers.)
+if ls "$BUILD"/fuzz/fuzz-* >/dev/null 2>&1; then
+        run_tier "fuzz" 300 env BUILD="$BUILD" FUZZ_SECONDS="${FUZZ_CHECK_SECONDS:-15}" "$ROOT/tests/fuzz/run.sh"
+fi
 
 echo "$total_pass passed, $total_fail failed" | tee "$BUILD/.last-summary"
 [ "$total_fail" = 0 ]

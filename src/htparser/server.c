@@ -46,9 +46,16 @@ void server_conn_closed(Server *s) {
 }
 
 void server_update_status(Server *s) {
-        sd_notifyf(false, "STATUS=%s%zu connections, %" PRIu64 " requests, %" PRIu64 " 4xx, %" PRIu64 " 5xx",
+        uint64_t dropped = log_dropped();
+        char extra[64] = "";
+
+        /* Access entries journald could not take in time are counted, not
+         * waited for: say so where an operator looks. */
+        if (dropped > 0)
+                snprintf(extra, sizeof(extra), ", %" PRIu64 " log entries dropped", dropped);
+        sd_notifyf(false, "STATUS=%s%zu connections, %" PRIu64 " requests, %" PRIu64 " 4xx, %" PRIu64 " 5xx%s",
                    s->draining ? "Draining: " : "", s->n_conns, s->stats.requests, s->stats.status_4xx,
-                   s->stats.status_5xx);
+                   s->stats.status_5xx, extra);
 }
 
 /* Accepts what is pending on one listener, up to the connection limit. */

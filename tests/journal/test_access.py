@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import unittest
 import uuid
 
@@ -257,3 +258,44 @@ class AccessLogTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StalledJournalTest(unittest.TestCase):
+    """A journald that does not read must not slow requests down: access
+    entries that cannot be sent at once are dropped and counted, htparser's
+    STATUS says how many, and the journal hears of it once it reads again."""
+
+    def test_stalled_journald_never_stalls_requests(self):
+        journald = int(os.environ["ASHD_JOURNALD_PID"])
+        launcher = Launcher(["-l", "http=tcp:127.0.0.1:0"], [HTPARSER, "--", HANDLER], env=probe_env())
+        self.addCleanup(launcher.close)
+        launcher.wait_ready()
+        pid = launcher.wait_started().pid
+        addr = launcher.address("http")
+        os.kill(journald, signal.SIGSTOP)
+        try:
+            # Many more entries than journald's socket buffer holds, on one
+            # keep-alive connection: every request is answered.
+            s = socket.create_connection(addr, timeout=ashdtest.TIMEOUT)
+            self.addCleanup(s.close)
+            n = 3000
+            s.sendall(b"".join(b"GET /stalled HTTP/1.1\r\nHost: h\r\n\r\n" for _ in range(n)))
+            got, data = 0, b""
+            while got < n:
+                b = s.recv(1 << 20)
+                self.assertTrue(b, "connection closed")
+                data += b
+                got = data.count(b"HTTP/1.1 200 OK")
+            self.assertEqual(got, n)
+            status = launcher.wait_for("notify", match=lambda e: "log entries dropped" in e.assignment)
+            self.assertRegex(status.assignment, r", [1-9]\d* log entries dropped")
+        finally:
+            os.kill(journald, signal.SIGCONT)
+        # Once journald has read its backlog, the next entry is preceded by
+        # the report.
+        subprocess.run(["journalctl", "--sync"], check=True, timeout=30)
+        s.sendall(b"GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        read_until_closed(s)
+        reports = [e for e in journal(f"_PID={pid}") if "ASHD_DROPPED" in e]
+        self.assertTrue(reports, "no report of dropped entries")
+        self.assertGreater(int(reports[0]["ASHD_DROPPED"]), 0)
