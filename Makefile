@@ -65,6 +65,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all deps deps-test check check-tiers asan demo install clean format fuzz
 .DEFAULT_GOAL := all
@@ -118,8 +120,6 @@ check-tiers: $(PROGRAM_BINS) $(UNIT_BINS) $(HELPER_BINS) $(if $(filter 1,$(SANIT
 # clang; "make fuzz" runs each for FUZZ_SECONDS on its seed corpus (the
 # check tiers run them briefly). New inputs go to a scratch corpus under
 # $(BUILD), never into the tree.
-FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
-FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 -Isrc/lib

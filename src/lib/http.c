@@ -56,8 +56,7 @@ static const uint8_t char_class[256] = {CLASS64(0), CLASS64(64), CLASS64(128), C
  * client but junk. */
 #define LEADING_EMPTY_LINES_MAX 8
 
-static inline bool is_ows(char c)
-{
+static inline bool is_ows(char c) {
         return c == ' ' || c == '\t';
 }
 
@@ -67,23 +66,20 @@ static inline bool is_ows(char c)
 #define BYTES_ONES  UINT64_C(0x0101010101010101)
 #define BYTES_HIGHS UINT64_C(0x8080808080808080)
 
-static inline uint64_t load8(const char *p)
-{
+static inline uint64_t load8(const char *p) {
         uint64_t x;
 
         memcpy(&x, p, sizeof(x));
         return x;
 }
 
-static inline bool bytes_any_below(uint64_t x, unsigned n)
-{
+static inline bool bytes_any_below(uint64_t x, unsigned n) {
         return ((x - BYTES_ONES * n) & ~x & BYTES_HIGHS) != 0;
 }
 
 /* Whether the eight bytes at p are all field value bytes other than HTAB:
  * no control character, no DEL. */
-static inline bool bytes_all_value(const char *p)
-{
+static inline bool bytes_all_value(const char *p) {
         uint64_t x = load8(p);
 
         return !bytes_any_below(x, ' ') && !bytes_any_below(x ^ (BYTES_ONES * 0x7f), 1);
@@ -92,8 +88,7 @@ static inline bool bytes_all_value(const char *p)
 /* Whether s[0..len) is lower[0..len), which is in lower case, ignoring ASCII
  * case. s may be shorter: its NUL differs from every byte of lower. Inline,
  * where strncasecmp would spend more on its locale than on comparing. */
-static inline bool ascii_case_eq(const char *s, const char *lower, size_t len)
-{
+static inline bool ascii_case_eq(const char *s, const char *lower, size_t len) {
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char) s[i];
 
@@ -107,8 +102,7 @@ static inline bool ascii_case_eq(const char *s, const char *lower, size_t len)
 
 /* The first byte in [p, end) that is NUL, CR or LF, or end. Words without a
  * byte up to CR are skipped whole; the table decides about the others. */
-static const char *find_stop(const char *p, const char *end)
-{
+static const char *find_stop(const char *p, const char *end) {
         for (;;) {
                 const char *word_end;
 
@@ -126,8 +120,7 @@ static const char *find_stop(const char *p, const char *end)
 /* Finds the end of a request head. There is no state between calls: the
  * caller passes the whole buffer again when more has arrived, and the limits
  * bound each rescan to HTTP_HEAD_MAX bytes. */
-int http_request_head_end(const char *buf, size_t len, size_t *ret_head_len, int *ret_status)
-{
+int http_request_head_end(const char *buf, size_t len, size_t *ret_head_len, int *ret_status) {
         const char *end = buf + MIN(len, (size_t) HTTP_HEAD_MAX);
         const char *line = buf, *p = buf;
         bool in_request_line = true; /* still before the end of the request line */
@@ -194,8 +187,7 @@ int http_request_head_end(const char *buf, size_t len, size_t *ret_head_len, int
 /* At p, where a line's content ends: the start of the next line if p holds
  * CRLF or LF, else NULL. The caller guarantees that the buffer ends in LF,
  * so p[1] exists whenever p[0] is CR. */
-static char *skip_line_end(char *p)
-{
+static char *skip_line_end(char *p) {
         if (p[0] == '\n')
                 return p + 1;
         if (p[0] == '\r' && p[1] == '\n')
@@ -206,8 +198,7 @@ static char *skip_line_end(char *p)
 /* The next element of a comma-separated list (RFC 9110 §5.6.1) at *s, without
  * its surrounding whitespace; empty elements are skipped, as the list syntax
  * asks of a recipient. False at the end of the list. */
-static bool list_next(const char **s, const char **ret_element, size_t *ret_len)
-{
+static bool list_next(const char **s, const char **ret_element, size_t *ret_len) {
         const char *p = *s, *start, *e;
 
         for (;;) {
@@ -242,8 +233,7 @@ static bool list_next(const char **s, const char **ret_element, size_t *ret_len)
         return true;
 }
 
-bool http_list_has_token(const char *value, const char *token)
-{
+bool http_list_has_token(const char *value, const char *token) {
         size_t token_len = strlen(token), len;
         const char *element;
 
@@ -253,8 +243,7 @@ bool http_list_has_token(const char *value, const char *token)
         return false;
 }
 
-bool http_is_token(const char *s, size_t len)
-{
+bool http_is_token(const char *s, size_t len) {
         if (len == 0)
                 return false;
         for (size_t i = 0; i < len; i++)
@@ -265,8 +254,7 @@ bool http_is_token(const char *s, size_t len)
 
 /* Parses a Content-Length value: digits only, at most INT64_MAX, and a list
  * of one repeated number counts as that number (RFC 9110 §8.6). */
-static int content_length_parse(const char *s, int64_t *ret)
-{
+static int content_length_parse(const char *s, int64_t *ret) {
         int64_t value = -1;
 
         for (;;) {
@@ -310,8 +298,7 @@ typedef struct TransferCodings {
 /* Adds one Transfer-Encoding value to t. Codings are tokens with optional
  * parameters; parameters are not parsed, since any coding that has them is
  * refused anyway. */
-static void transfer_codings_add(TransferCodings *t, const char *value)
-{
+static void transfer_codings_add(TransferCodings *t, const char *value) {
         const char *element;
         size_t len;
 
@@ -345,8 +332,7 @@ enum {
         CONNECTION_UPGRADE = 1 << 2,
 };
 
-static unsigned connection_options(const char *value)
-{
+static unsigned connection_options(const char *value) {
         const char *element;
         unsigned flags = 0;
         size_t len;
@@ -363,17 +349,13 @@ static unsigned connection_options(const char *value)
 }
 
 /* Whether s[0..len) is an authority without userinfo (RFC 3986 §3.2): a
- * reg-name or IPv4 address, or an IPv6 address in brackets, then optionally
- * ':' and a port of 1 to 5 digits up to 65535. Zone identifiers and
- * IPvFuture are refused; no client has a reason to send them. */
-static bool authority_valid(const char *s, size_t len, bool need_port)
-{
+ * non-empty reg-name or IPv4 address, or an IPv6 address in brackets, then
+ * optionally ':' and a port of 1 to 5 digits up to 65535. Zone identifiers
+ * and IPvFuture are refused; no client has a reason to send them. */
+static bool authority_valid(const char *s, size_t len, bool need_port) {
         const char *p = s, *end = s + len;
         unsigned port = 0;
         size_t digits = 0;
-
-        if (len > HTTP_HOST_MAX)
-                return false;
 
         if (p < end && *p == '[') {
                 const char *bracket = memchr(p, ']', len);
@@ -420,9 +402,8 @@ static bool authority_valid(const char *s, size_t len, bool need_port)
 
 /* The authority of an absolute-form target ("http://" or "https://", RFC 9112
  * §3.2.2), or NULL if target is not one. */
-static const char *absolute_form_authority(const char *target, size_t *ret_len)
-{
-        const char *p;
+static char *absolute_form_authority(char *target, size_t *ret_len) {
+        char *p;
 
         if (ascii_case_eq(target, "http://", 7))
                 p = target + 7;
@@ -436,26 +417,233 @@ static const char *absolute_form_authority(const char *target, size_t *ret_len)
 }
 
 /* Sets *ret_status and returns -EBADMSG, for the many ways a request fails. */
-static int bad(int *ret_status, int status)
-{
+static int bad(int *ret_status, int status) {
         *ret_status = status;
         return -EBADMSG;
 }
 
-/* Parses a request head in one pass: the request line, then each field line,
- * taking note of the framing and connection fields as they go by; the
- * checks that need all of them come after. */
-int http_parse_request_head(char *buf, size_t len, HttpRequestHead *ret, int *ret_status)
-{
-        HttpHeader headers[HTTP_HEADERS_MAX];
-        char *p = buf, *end = buf + len, *method, *target, *version, *next;
-        const char *host = NULL, *authority = NULL;
-        size_t n_headers = 0, n_host = 0, host_index = 0, authority_len = 0;
-        int64_t content_length = -1;
-        TransferCodings codings = {};
-        bool has_transfer_encoding = false, expect_continue = false, has_upgrade = false;
-        unsigned connection = 0;
+/* What the request line and the field lines of a head say, gathered in one
+ * pass for the checks that need all of it. */
+typedef struct RequestScan {
+        char *method, *target, *version;
         int minor;
+        HttpHeader *headers; /* HTTP_HEADERS_MAX of them */
+        size_t n_headers;
+        const char *host;
+        size_t n_host, host_index;
+        int64_t content_length;
+        bool has_transfer_encoding, expect_continue, has_upgrade;
+        TransferCodings codings;
+        unsigned connection;
+} RequestScan;
+
+/* Parses "method SP request-target SP HTTP-version" and its line end at *p,
+ * with single spaces: anything looser is how requests get split. Returns 0
+ * or the status to refuse the request with. */
+static int request_line_parse(RequestScan *s, char **p, char *end) {
+        char *q = *p, *next;
+
+        s->method = q;
+        while (CLS(*q) & C_TOKEN)
+                q++;
+        if (q == s->method || *q != ' ')
+                return 400;
+        *q++ = 0;
+
+        s->target = q;
+        while (CLS(*q) & C_TARGET)
+                q++;
+        if (q == s->target || *q != ' ')
+                return 400;
+        *q++ = 0;
+
+        s->version = q;
+        if (end - q < 9 || memcmp(q, "HTTP/", 5) != 0 || !IS_DIGIT(q[5]) || q[6] != '.' || !IS_DIGIT(q[7]))
+                return 400;
+        next = skip_line_end(q + 8);
+        if (!next)
+                return 400;
+        if ((size_t) (q + 8 - s->method) > HTTP_REQUEST_LINE_MAX)
+                return 414;
+        if (q[5] != '1' || (q[7] != '0' && q[7] != '1'))
+                return 505;
+        s->minor = q[7] - '0';
+        q[8] = 0;
+        *p = next;
+        return 0;
+}
+
+/* Takes note of what a field says about framing, the connection and the
+ * host. Returns 0, or 400 for a bad Content-Length. */
+static int field_note(RequestScan *s, const char *name, size_t name_len, const char *value,
+                      size_t value_len) {
+        int64_t n;
+
+        /* By length first: most fields are none of these. */
+        switch (name_len) {
+        case 4:
+                if (ascii_case_eq(name, "host", 4)) {
+                        s->n_host++;
+                        s->host = value;
+                        s->host_index = s->n_headers;
+                }
+                break;
+        case 6:
+                if (ascii_case_eq(name, "expect", 6) && value_len == 12 &&
+                    ascii_case_eq(value, "100-continue", 12))
+                        s->expect_continue = true;
+                break;
+        case 7:
+                if (ascii_case_eq(name, "upgrade", 7))
+                        s->has_upgrade = true;
+                break;
+        case 10:
+                if (ascii_case_eq(name, "connection", 10))
+                        s->connection |= connection_options(value);
+                break;
+        case 14:
+                if (ascii_case_eq(name, "content-length", 14)) {
+                        if (content_length_parse(value, &n) < 0 ||
+                            (s->content_length >= 0 && n != s->content_length))
+                                return 400;
+                        s->content_length = n;
+                }
+                break;
+        case 17:
+                if (ascii_case_eq(name, "transfer-encoding", 17)) {
+                        s->has_transfer_encoding = true;
+                        transfer_codings_add(&s->codings, value);
+                }
+                break;
+        }
+        return 0;
+}
+
+/* Parses the field lines at *p up to and including the empty line that ends
+ * the head. Returns 0 or the status to refuse the request with. */
+static int field_lines_parse(RequestScan *s, char **p, char *end) {
+        char *q = *p, *next;
+
+        for (;;) {
+                char *name, *value, *value_end;
+                size_t name_len;
+                int r;
+
+                if (q == end)
+                        return 400; /* no empty line */
+                next = skip_line_end(q);
+                if (next)
+                        break;
+                if (s->n_headers == HTTP_HEADERS_MAX)
+                        return 431;
+
+                /* A line starting with whitespace (obs-fold, or whitespace
+                 * after the request line), whitespace before the colon and
+                 * control characters all end here. */
+                name = q;
+                while (CLS(*q) & C_TOKEN)
+                        q++;
+                if (q == name || *q != ':')
+                        return 400;
+                name_len = (size_t) (q - name);
+                *q++ = 0;
+
+                while (is_ows(*q))
+                        q++;
+                value = q;
+                while (end - q >= 8 && bytes_all_value(q))
+                        q += 8;
+                while (CLS(*q) & C_VALUE)
+                        q++;
+                next = skip_line_end(q);
+                if (!next)
+                        return 400;
+                for (value_end = q; value_end > value && is_ows(value_end[-1]); value_end--)
+                        ;
+                *value_end = 0;
+
+                r = field_note(s, name, name_len, value, (size_t) (value_end - value));
+                if (r > 0)
+                        return r;
+                s->headers[s->n_headers++] = (HttpHeader){.name = name, .value = value};
+                q = next;
+        }
+
+        *p = next;
+        return 0;
+}
+
+/* The checks that need the whole head: framing (RFC 9112 §6.1, §6.3), Host
+ * (§3.2) and the form of the target (§3.2.1-4). Sets *ret_authority to the
+ * authority of an absolute-form target. Returns 0 or the status to refuse
+ * the request with. */
+static int request_check(RequestScan *s, char **ret_authority, size_t *ret_authority_len) {
+        /* Only a lone chunked is decoded: codings before it would reach
+         * the handler still applied. */
+        if (s->has_transfer_encoding) {
+                if (s->minor == 0 || s->content_length >= 0 || s->codings.invalid || s->codings.n == 0 ||
+                    s->codings.n_chunked > 1)
+                        return 400;
+                if (s->codings.n != 1 || !s->codings.last_plain_chunked)
+                        return 501;
+        }
+
+        /* Several Host lines are refused in any version. */
+        if (s->n_host > 1 || (s->minor == 1 && s->n_host == 0))
+                return 400;
+        if (s->host && *s->host && !authority_valid(s->host, strlen(s->host), false))
+                return 400;
+
+        *ret_authority = NULL;
+        if (s->target[0] == '/') {
+                if (streq(s->method, "CONNECT"))
+                        return 400;
+        } else if (streq(s->target, "*")) {
+                if (!streq(s->method, "OPTIONS"))
+                        return 400;
+        } else if (streq(s->method, "CONNECT")) {
+                /* authority-form; htparser refuses CONNECT itself. */
+                if (!authority_valid(s->target, strlen(s->target), true))
+                        return 400;
+        } else {
+                char *authority = absolute_form_authority(s->target, ret_authority_len);
+
+                if (!authority || !authority_valid(authority, *ret_authority_len, false))
+                        return 400;
+                *ret_authority = authority;
+        }
+        return 0;
+}
+
+/* Makes the authority of an absolute-form target the host, which overrides
+ * Host (RFC 9112 §3.2.2). To make it a string in buf like the others, the
+ * target is rewritten in place to origin-form: the bytes of the scheme make
+ * room for the authority's NUL and a '/' the path may lack. The Host line
+ * follows, so that headers forwarded as they are name the same host. */
+static void target_to_origin_form(RequestScan *s, char *authority, size_t authority_len) {
+        char *host = s->target, *path = authority + authority_len, *origin = host + authority_len + 1;
+        size_t path_len = strlen(path);
+        bool slash = *path == '/';
+
+        memmove(host, authority, authority_len);
+        host[authority_len] = 0;
+        if (!slash)
+                origin[0] = '/';
+        memmove(origin + !slash, path, path_len + 1);
+        s->target = origin;
+        s->host = host;
+        if (s->n_host > 0)
+                s->headers[s->host_index].value = host;
+}
+
+/* Parses a request head: the request line, then the field lines, then the
+ * checks that need all of them. *ret is written only once all passed. */
+int http_parse_request_head(char *buf, size_t len, HttpRequestHead *ret, int *ret_status) {
+        HttpHeader headers[HTTP_HEADERS_MAX];
+        RequestScan s = {.headers = headers, .content_length = -1};
+        char *p = buf, *end = buf + len, *next, *authority = NULL;
+        size_t authority_len = 0;
+        int r;
 
         if (len > HTTP_HEAD_MAX)
                 return bad(ret_status, 431);
@@ -472,183 +660,38 @@ int http_parse_request_head(char *buf, size_t len, HttpRequestHead *ret, int *re
         if (p == end)
                 return bad(ret_status, 400);
 
-        /* request-line = method SP request-target SP HTTP-version, with
-         * single spaces: anything looser is how requests get split. */
-        method = p;
-        while (CLS(*p) & C_TOKEN)
-                p++;
-        if (p == method || *p != ' ')
-                return bad(ret_status, 400);
-        *p++ = 0;
+        r = request_line_parse(&s, &p, end);
+        if (r == 0)
+                r = field_lines_parse(&s, &p, end);
+        if (r == 0 && p != end)
+                r = 400;
+        if (r == 0)
+                r = request_check(&s, &authority, &authority_len);
+        if (r > 0)
+                return bad(ret_status, r);
+        if (authority)
+                target_to_origin_form(&s, authority, authority_len);
 
-        target = p;
-        while (CLS(*p) & C_TARGET)
-                p++;
-        if (p == target || *p != ' ')
-                return bad(ret_status, 400);
-        *p++ = 0;
-
-        version = p;
-        if (end - p < 9 || memcmp(p, "HTTP/", 5) != 0 || !IS_DIGIT(p[5]) || p[6] != '.' || !IS_DIGIT(p[7]))
-                return bad(ret_status, 400);
-        next = skip_line_end(p + 8);
-        if (!next)
-                return bad(ret_status, 400);
-        if ((size_t) (p + 8 - method) > HTTP_REQUEST_LINE_MAX)
-                return bad(ret_status, 414);
-        if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
-                return bad(ret_status, 505);
-        minor = p[7] - '0';
-        p[8] = 0;
-        p = next;
-
-        for (;;) {
-                char *name, *value, *value_end;
-                size_t name_len;
-
-                if (p == end)
-                        return bad(ret_status, 400); /* no empty line */
-                next = skip_line_end(p);
-                if (next) {
-                        p = next;
-                        break;
-                }
-                if (n_headers == HTTP_HEADERS_MAX)
-                        return bad(ret_status, 431);
-
-                /* A line starting with whitespace (obs-fold, or whitespace
-                 * after the request line), whitespace before the colon and
-                 * control characters all end here. */
-                name = p;
-                while (CLS(*p) & C_TOKEN)
-                        p++;
-                if (p == name || *p != ':')
-                        return bad(ret_status, 400);
-                name_len = (size_t) (p - name);
-                *p++ = 0;
-
-                while (is_ows(*p))
-                        p++;
-                value = p;
-                while (end - p >= 8 && bytes_all_value(p))
-                        p += 8;
-                while (CLS(*p) & C_VALUE)
-                        p++;
-                next = skip_line_end(p);
-                if (!next)
-                        return bad(ret_status, 400);
-                for (value_end = p; value_end > value && is_ows(value_end[-1]); value_end--)
-                        ;
-                *value_end = 0;
-
-                switch (name_len) {
-                case 4:
-                        if (ascii_case_eq(name, "host", 4)) {
-                                n_host++;
-                                host = value;
-                                host_index = n_headers;
-                        }
-                        break;
-                case 6:
-                        if (ascii_case_eq(name, "expect", 6) && value_end - value == 12 &&
-                            ascii_case_eq(value, "100-continue", 12))
-                                expect_continue = true;
-                        break;
-                case 7:
-                        if (ascii_case_eq(name, "upgrade", 7))
-                                has_upgrade = true;
-                        break;
-                case 10:
-                        if (ascii_case_eq(name, "connection", 10))
-                                connection |= connection_options(value);
-                        break;
-                case 14:
-                        if (ascii_case_eq(name, "content-length", 14)) {
-                                int64_t n;
-
-                                if (content_length_parse(value, &n) < 0 ||
-                                    (content_length >= 0 && n != content_length))
-                                        return bad(ret_status, 400);
-                                content_length = n;
-                        }
-                        break;
-                case 17:
-                        if (ascii_case_eq(name, "transfer-encoding", 17)) {
-                                has_transfer_encoding = true;
-                                transfer_codings_add(&codings, value);
-                        }
-                        break;
-                }
-
-                headers[n_headers++] = (HttpHeader){.name = name, .value = value};
-                p = next;
-        }
-        if (p != end)
-                return bad(ret_status, 400);
-
-        /* Framing (RFC 9112 §6.1, §6.3). Only a lone chunked is decoded:
-         * codings before it would reach the handler still applied. */
-        if (has_transfer_encoding) {
-                if (minor == 0 || content_length >= 0 || codings.invalid || codings.n == 0 ||
-                    codings.n_chunked > 1)
-                        return bad(ret_status, 400);
-                if (codings.n != 1 || !codings.last_plain_chunked)
-                        return bad(ret_status, 501);
-        }
-
-        /* RFC 9112 §3.2: several Host lines are refused in any version. */
-        if (n_host > 1 || (minor == 1 && n_host == 0))
-                return bad(ret_status, 400);
-        if (host && *host && !authority_valid(host, strlen(host), false))
-                return bad(ret_status, 400);
-
-        if (target[0] == '/') {
-                if (streq(method, "CONNECT"))
-                        return bad(ret_status, 400);
-        } else if (streq(target, "*")) {
-                if (!streq(method, "OPTIONS"))
-                        return bad(ret_status, 400);
-        } else if (streq(method, "CONNECT")) {
-                /* authority-form; htparser refuses CONNECT itself. */
-                if (!authority_valid(target, strlen(target), true))
-                        return bad(ret_status, 400);
-        } else {
-                authority = absolute_form_authority(target, &authority_len);
-                if (!authority || authority_len == 0 || !authority_valid(authority, authority_len, false))
-                        return bad(ret_status, 400);
-        }
-
-        ret->method = method;
-        ret->target = target;
-        ret->version = version;
-        ret->minor = minor;
-        memcpy(ret->headers, headers, n_headers * sizeof(HttpHeader));
-        ret->n_headers = n_headers;
-        ret->content_length = content_length;
-        ret->chunked = has_transfer_encoding;
-        if (minor == 1)
-                ret->keep_alive = !(connection & CONNECTION_CLOSE);
+        ret->method = s.method;
+        ret->target = s.target;
+        ret->version = s.version;
+        ret->minor = s.minor;
+        memcpy(ret->headers, headers, s.n_headers * sizeof(HttpHeader));
+        ret->n_headers = s.n_headers;
+        ret->content_length = s.content_length;
+        ret->chunked = s.has_transfer_encoding;
+        if (s.minor == 1)
+                ret->keep_alive = !(s.connection & CONNECTION_CLOSE);
         else
                 ret->keep_alive =
-                        (connection & (CONNECTION_KEEP_ALIVE | CONNECTION_CLOSE)) == CONNECTION_KEEP_ALIVE;
-        ret->expect_continue = minor == 1 && expect_continue;
-        ret->upgrade = has_upgrade && (connection & CONNECTION_UPGRADE);
-        ret->host = host;
-        if (authority) {
-                /* The target's authority overrides Host (RFC 9112 §3.2.2);
-                 * the Host line is rewritten too, so that whoever forwards
-                 * the headers as they are passes on the host that counts. */
-                memcpy(ret->host_storage, authority, authority_len);
-                ret->host_storage[authority_len] = 0;
-                ret->host = ret->host_storage;
-                if (n_host > 0)
-                        ret->headers[host_index].value = ret->host_storage;
-        }
+                        (s.connection & (CONNECTION_KEEP_ALIVE | CONNECTION_CLOSE)) == CONNECTION_KEEP_ALIVE;
+        ret->expect_continue = s.minor == 1 && s.expect_continue;
+        ret->upgrade = s.has_upgrade && (s.connection & CONNECTION_UPGRADE);
+        ret->host = s.host;
         return 0;
 }
 
-const char *http_request_header(const HttpRequestHead *h, const char *name)
-{
+const char *http_request_header(const HttpRequestHead *h, const char *name) {
         for (size_t i = 0; i < h->n_headers; i++)
                 if (strcasecmp(h->headers[i].name, name) == 0)
                         return h->headers[i].value;
@@ -689,8 +732,7 @@ enum {
  * extensions are checked against their grammar (RFC 9112 §7.1.1) and then
  * dropped, and so are trailer fields. */
 int http_chunked_decode(HttpChunked *c, const char *in, size_t in_len, char *out, size_t *ret_consumed,
-                        size_t *ret_produced)
-{
+                        size_t *ret_produced) {
         int state = c->state, r = -EBADMSG;
         uint64_t remaining = c->remaining;
         size_t line_len = c->line_len, trailer_bytes = c->trailer_bytes, i = 0, produced = 0;
@@ -870,8 +912,7 @@ fail:
 }
 
 /* Looks for the empty line that ends a handler's response head. */
-int http_response_head_end(const char *buf, size_t len, size_t *ret_head_len)
-{
+int http_response_head_end(const char *buf, size_t len, size_t *ret_head_len) {
         const char *line = buf, *end = buf + MIN(len, (size_t) HTTP_HEAD_MAX), *lf;
 
         while ((lf = memchr(line, '\n', (size_t) (end - line)))) {
@@ -887,8 +928,7 @@ int http_response_head_end(const char *buf, size_t len, size_t *ret_head_len)
 /* Parses "NNN[ reason]", as in a status line after the version and in a CGI
  * Status field, in place. A reason with control characters in it is
  * dropped rather than passed on to a client. */
-static int status_parse(char *s, int *ret_status, char **ret_reason)
-{
+static int status_parse(char *s, int *ret_status, char **ret_reason) {
         char *reason, *e;
 
         if (!IS_DIGIT(s[0]) || !IS_DIGIT(s[1]) || !IS_DIGIT(s[2]) || s[0] == '0')
@@ -919,8 +959,7 @@ static int status_parse(char *s, int *ret_status, char **ret_reason)
  * taken as the status and not kept as a header; a CGI head without one but
  * with a Location is a client redirect, 302 (RFC 3875 §6.2.3). A head with
  * more than HTTP_HEADERS_MAX valid fields is -E2BIG. */
-int http_parse_response_head(char *buf, size_t len, HttpResponseHead *ret)
-{
+int http_parse_response_head(char *buf, size_t len, HttpResponseHead *ret) {
         HttpHeader headers[HTTP_HEADERS_MAX];
         char *p = buf, *end = buf + len, *reason = NULL;
         size_t n_headers = 0;
@@ -1005,8 +1044,7 @@ int http_parse_response_head(char *buf, size_t len, HttpResponseHead *ret)
         return 0;
 }
 
-const char *http_response_header(const HttpResponseHead *h, const char *name)
-{
+const char *http_response_header(const HttpResponseHead *h, const char *name) {
         for (size_t i = 0; i < h->n_headers; i++)
                 if (strcasecmp(h->headers[i].name, name) == 0)
                         return h->headers[i].value;

@@ -18,8 +18,7 @@ static HttpRequestHead head;
 /* Parses the request head s[0..len) from a copy in buffer into head; returns
  * 0, the status it failed with, or -1 if the result breaks the API's rules.
  * No ck_assert here, since loops call it thousands of times. */
-static int parse_quiet(const char *s, size_t len)
-{
+static int parse_quiet(const char *s, size_t len) {
         int status = 4242, r;
 
         if (len > sizeof(buffer))
@@ -31,16 +30,14 @@ static int parse_quiet(const char *s, size_t len)
         return r == -EBADMSG ? status : -1;
 }
 
-static int parse_len(const char *s, size_t len)
-{
+static int parse_len(const char *s, size_t len) {
         int r = parse_quiet(s, len);
 
         ck_assert_int_ne(r, -1);
         return r;
 }
 
-static int parse(const char *s)
-{
+static int parse(const char *s) {
         return parse_len(s, strlen(s));
 }
 
@@ -53,8 +50,7 @@ static int parse(const char *s)
 
 /* http_request_head_end, with the status as a negative result; INT_MIN if
  * the result breaks the API's rules. No ck_assert, as for parse_quiet. */
-static int head_end(const char *s, size_t len, size_t *ret_head_len)
-{
+static int head_end(const char *s, size_t len, size_t *ret_head_len) {
         int status = 4242, r;
 
         r = http_request_head_end(s, len, ret_head_len, &status);
@@ -64,8 +60,7 @@ static int head_end(const char *s, size_t len, size_t *ret_head_len)
 }
 
 /* Fills a new string of n bytes with c; the tests build limit-sized lines. */
-static char *repeat(char c, size_t n)
-{
+static char *repeat(char c, size_t n) {
         char *s = malloc(n + 1);
 
         ck_assert_ptr_nonnull(s);
@@ -74,8 +69,7 @@ static char *repeat(char c, size_t n)
         return s;
 }
 
-START_TEST(test_head_end_simple)
-{
+START_TEST(test_head_end_simple) {
         const char *s = "GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY";
         size_t len = 4242, full = strlen(s) - 4;
 
@@ -95,8 +89,7 @@ START_TEST(test_head_end_simple)
 }
 END_TEST
 
-START_TEST(test_head_end_line_endings)
-{
+START_TEST(test_head_end_line_endings) {
         size_t len;
 
         ck_assert_int_eq(head_end("GET / HTTP/1.0\n\n", 16, &len), 1);
@@ -111,8 +104,7 @@ START_TEST(test_head_end_line_endings)
 }
 END_TEST
 
-START_TEST(test_head_end_bad_bytes)
-{
+START_TEST(test_head_end_bad_bytes) {
         size_t len = 4242;
 
         ck_assert_int_eq(head_end("GET /\0 HTTP/1.0\r\n\r\n", 19, &len), -400);
@@ -132,8 +124,7 @@ START_TEST(test_head_end_bad_bytes)
 }
 END_TEST
 
-START_TEST(test_head_end_leading_empty_lines)
-{
+START_TEST(test_head_end_leading_empty_lines) {
         char s[64];
         size_t len;
 
@@ -151,8 +142,7 @@ START_TEST(test_head_end_leading_empty_lines)
 }
 END_TEST
 
-START_TEST(test_head_end_request_line_limit)
-{
+START_TEST(test_head_end_request_line_limit) {
         _cleanup_free_ char *s = malloc(HTTP_REQUEST_LINE_MAX + 64);
         const size_t prefix = 4; /* "GET " */
         size_t line, len;
@@ -197,8 +187,7 @@ END_TEST
 
 /* A head of exactly n bytes: a request line and "X: aaa…" lines of at most
  * 1000 bytes each, then the empty line. */
-static char *head_of_size(size_t n, bool complete)
-{
+static char *head_of_size(size_t n, bool complete) {
         char *s = repeat('a', n);
         size_t p = 0;
 
@@ -215,8 +204,7 @@ static char *head_of_size(size_t n, bool complete)
         return s;
 }
 
-START_TEST(test_head_end_head_limit)
-{
+START_TEST(test_head_end_head_limit) {
         _cleanup_free_ char *exact = head_of_size(HTTP_HEAD_MAX, true);
         _cleanup_free_ char *over = head_of_size(HTTP_HEAD_MAX + 1, true);
         _cleanup_free_ char *open = head_of_size(HTTP_HEAD_MAX + 100, false);
@@ -239,8 +227,7 @@ START_TEST(test_head_end_head_limit)
 }
 END_TEST
 
-START_TEST(test_parse_simple)
-{
+START_TEST(test_parse_simple) {
         static const char s[] = "GET /index.html?q=1 HTTP/1.1\r\n"
                                 "Host: example.com:8080\r\n"
                                 "User-Agent:curl/8\r\n"
@@ -285,8 +272,7 @@ START_TEST(test_parse_simple)
 }
 END_TEST
 
-START_TEST(test_parse_bare_lf_and_leading_lines)
-{
+START_TEST(test_parse_bare_lf_and_leading_lines) {
         ck_assert_int_eq(parse("GET / HTTP/1.1\nHost: a\n\n"), 0);
         ck_assert_str_eq(head.version, "HTTP/1.1");
         ck_assert_str_eq(head.host, "a");
@@ -317,8 +303,7 @@ START_TEST(test_parse_bare_lf_and_leading_lines)
 }
 END_TEST
 
-START_TEST(test_parse_request_line)
-{
+START_TEST(test_parse_request_line) {
         assert_ok(GET10 "\r\n");
         assert_ok("get / HTTP/1.0\r\n\r\n");
         assert_ok("M-SEARCH!#$%&'*+.^_`|~09 / HTTP/1.0\r\n\r\n");
@@ -350,8 +335,7 @@ START_TEST(test_parse_request_line)
 }
 END_TEST
 
-START_TEST(test_parse_target_bytes)
-{
+START_TEST(test_parse_target_bytes) {
         char s[64];
 
         /* Raw UTF-8 and every other byte above 0x7f gets through... */
@@ -375,8 +359,7 @@ START_TEST(test_parse_target_bytes)
 }
 END_TEST
 
-START_TEST(test_parse_version)
-{
+START_TEST(test_parse_version) {
         ck_assert_int_eq(parse(GET10 "\r\n"), 0);
         ck_assert_int_eq(head.minor, 0);
         ck_assert_str_eq(head.version, "HTTP/1.0");
@@ -400,8 +383,7 @@ START_TEST(test_parse_version)
 }
 END_TEST
 
-START_TEST(test_parse_field_syntax)
-{
+START_TEST(test_parse_field_syntax) {
         /* The name is a token, right before the colon. */
         assert_status(GET11 "Transfer-Encoding : chunked\r\n\r\n", 400);
         assert_status(GET11 "X-A\t: b\r\n\r\n", 400);
@@ -440,8 +422,7 @@ END_TEST
 
 /* Every byte value at every offset of a long value, so that word-at-a-time
  * scanning is checked at each position within a word. */
-START_TEST(test_parse_value_bytes_everywhere)
-{
+START_TEST(test_parse_value_bytes_everywhere) {
         const size_t prefix = strlen(GET11 "X: "), value_len = 40;
         char s[256];
         int wrong = -1, wrong_offset = -1;
@@ -471,8 +452,7 @@ START_TEST(test_parse_value_bytes_everywhere)
 END_TEST
 
 /* The same for the scan that looks for the end of a head. */
-START_TEST(test_head_end_bytes_everywhere)
-{
+START_TEST(test_head_end_bytes_everywhere) {
         char s[128];
         int wrong = -1, wrong_offset = -1;
 
@@ -498,8 +478,7 @@ START_TEST(test_head_end_bytes_everywhere)
 }
 END_TEST
 
-START_TEST(test_parse_headers_limit)
-{
+START_TEST(test_parse_headers_limit) {
         static char s[HTTP_HEAD_MAX];
         size_t p;
 
@@ -517,8 +496,7 @@ START_TEST(test_parse_headers_limit)
 }
 END_TEST
 
-START_TEST(test_parse_untouched_on_failure)
-{
+START_TEST(test_parse_untouched_on_failure) {
         HttpRequestHead before;
         char s[] = GET11 "Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
         int status = 4242;
@@ -531,8 +509,7 @@ START_TEST(test_parse_untouched_on_failure)
 }
 END_TEST
 
-START_TEST(test_content_length)
-{
+START_TEST(test_content_length) {
         ck_assert_int_eq(parse(GET11 "Content-Length: 42\r\n\r\n"), 0);
         ck_assert_int_eq(head.content_length, 42);
         ck_assert(!head.chunked);
@@ -575,8 +552,7 @@ START_TEST(test_content_length)
 }
 END_TEST
 
-START_TEST(test_transfer_encoding)
-{
+START_TEST(test_transfer_encoding) {
         ck_assert_int_eq(parse(GET11 "Transfer-Encoding: chunked\r\n\r\n"), 0);
         ck_assert(head.chunked);
         ck_assert_int_eq(head.content_length, -1);
@@ -620,8 +596,7 @@ START_TEST(test_transfer_encoding)
 }
 END_TEST
 
-START_TEST(test_smuggling_pairs)
-{
+START_TEST(test_smuggling_pairs) {
         /* Content-Length with Transfer-Encoding, in either order. */
         assert_status(GET11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
         assert_status(GET11 "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400);
@@ -644,8 +619,7 @@ START_TEST(test_smuggling_pairs)
 }
 END_TEST
 
-START_TEST(test_host)
-{
+START_TEST(test_host) {
         static const char *const valid[] = {
                 "example.com",
                 "EXAMPLE.com.",
@@ -728,49 +702,62 @@ START_TEST(test_host)
         ck_assert_int_eq(parse(GET10 "hOsT: a.b\r\n\r\n"), 0);
         ck_assert_str_eq(head.host, "a.b");
         assert_status(GET10 "Host: a\r\nHost: b\r\n\r\n", 400);
-
-        /* Longer than any DNS name with a port. */
-        _cleanup_free_ char *name = repeat('a', HTTP_HOST_MAX);
-        snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", name);
-        ck_assert_int_eq(parse(s), 0);
-        snprintf(s, sizeof(s), "GET / HTTP/1.1\r\nHost: %sa\r\n\r\n", name);
-        ck_assert_int_eq(parse(s), 400);
 }
 END_TEST
 
-START_TEST(test_absolute_form)
-{
+/* An absolute-form target, its expected origin-form rewrite and host. */
+static void assert_absolute(const char *target, const char *origin, const char *host) {
+        char s[1024];
+
+        snprintf(s, sizeof(s), "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, host);
+        ck_assert_msg(parse(s) == 0, "%s refused", target);
+        ck_assert_str_eq(head.target, origin);
+        ck_assert_str_eq(head.host, host);
+        ck_assert_str_eq(head.method, "GET");
+        ck_assert_str_eq(head.version, "HTTP/1.1");
+        ck_assert_ptr_eq(head.headers[0].value, head.host);
+}
+
+START_TEST(test_absolute_form) {
         ck_assert_int_eq(
                 parse("GET http://example.com/path?q=1 HTTP/1.1\r\nHost: other.org\r\nX: y\r\n\r\n"), 0);
-        ck_assert_str_eq(head.target, "http://example.com/path?q=1");
+        ck_assert_str_eq(head.target, "/path?q=1");
         ck_assert_str_eq(head.host, "example.com");
-        ck_assert_ptr_eq(head.host, head.host_storage);
+        /* Strings in the buffer, like all others. */
+        ck_assert(head.host >= buffer && head.host < buffer + 64);
+        ck_assert(head.target > head.host && head.target < buffer + 64);
         /* The Host line says what the request says. */
         ck_assert_str_eq(http_request_header(&head, "Host"), "example.com");
         ck_assert_str_eq(head.headers[1].value, "y");
 
-        ck_assert_int_eq(parse("GET https://example.com:8443/ HTTP/1.1\r\nHost: example.com:8443\r\n\r\n"),
-                         0);
-        ck_assert_str_eq(head.host, "example.com:8443");
-        ck_assert_int_eq(parse("GET HTTP://Example.com HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
-        ck_assert_str_eq(head.host, "Example.com");
-        ck_assert_str_eq(head.target, "HTTP://Example.com");
-        ck_assert_int_eq(parse("GET http://[::1]:81?x HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
-        ck_assert_str_eq(head.host, "[::1]:81");
-        ck_assert_int_eq(parse("GET http://a.b#f HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+        assert_absolute("https://example.com:8443/", "/", "example.com:8443");
+        assert_absolute("HTTP://Example.com", "/", "Example.com");
+        assert_absolute("hTTpS://a", "/", "a");
+        assert_absolute("http://[::1]:81?x", "/?x", "[::1]:81");
+        assert_absolute("http://a.b#f", "/#f", "a.b");
+        assert_absolute("http://a.b//x/../y?q=http://c/", "//x/../y?q=http://c/", "a.b");
+        assert_absolute("https://a.b/%20", "/%20", "a.b");
+
+        /* Any valid Host, even an empty one, is ignored (RFC 9112 §3.2.2). */
+        ck_assert_int_eq(parse("GET http://a.b/c HTTP/1.1\r\nHost:\r\n\r\n"), 0);
         ck_assert_str_eq(head.host, "a.b");
-        /* An empty Host, as a client must send it, is fine too. */
-        ck_assert_int_eq(parse("GET http://a.b/ HTTP/1.1\r\nHost:\r\n\r\n"), 0);
-        ck_assert_str_eq(head.host, "a.b");
+        ck_assert_str_eq(head.target, "/c");
+        ck_assert_str_eq(head.headers[0].value, "a.b");
 
         /* HTTP/1.0 needs no Host: the host comes from the target alone. */
         ck_assert_int_eq(parse("GET http://example.com:80/x HTTP/1.0\r\n\r\n"), 0);
         ck_assert_str_eq(head.host, "example.com:80");
+        ck_assert_str_eq(head.target, "/x");
         ck_assert_uint_eq(head.n_headers, 0);
+        ck_assert_int_eq(parse("GET http://e HTTP/1.0\n\n"), 0);
+        ck_assert_str_eq(head.host, "e");
+        ck_assert_str_eq(head.target, "/");
+        ck_assert_str_eq(head.version, "HTTP/1.0");
 
         /* Still one Host line in HTTP/1.1, and a valid one. */
         assert_status("GET http://a.b/ HTTP/1.1\r\n\r\n", 400);
         assert_status("GET http://a.b/ HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
+        assert_status("GET http://a.b/ HTTP/1.1\r\nHost: a.b\r\nHost: a.b\r\n\r\n", 400);
 
         assert_status("GET http:///path HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         assert_status("GET http:// HTTP/1.1\r\nHost: x\r\n\r\n", 400);
@@ -779,25 +766,21 @@ START_TEST(test_absolute_form)
         assert_status("GET http://a.b:99999/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         assert_status("GET http://a.b:/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         assert_status("GET http://[::1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        assert_status("GET http://a\xc3\xa9/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         assert_status("GET http:/a.b/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        assert_status("GET http:a.b/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         assert_status("GET ftp://a.b/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         assert_status("GET httpx://a.b/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
-        assert_ok("GET //a.b/ HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_status("GET a.b/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         assert_status("GET index.html HTTP/1.1\r\nHost: x\r\n\r\n", 400);
-
-        char s[600];
-        _cleanup_free_ char *name = repeat('a', HTTP_HOST_MAX);
-        snprintf(s, sizeof(s), "GET http://%s/ HTTP/1.1\r\nHost: x\r\n\r\n", name);
-        ck_assert_int_eq(parse(s), 0);
-        ck_assert_str_eq(head.host, name);
-        snprintf(s, sizeof(s), "GET http://%sa/ HTTP/1.1\r\nHost: x\r\n\r\n", name);
-        ck_assert_int_eq(parse(s), 400);
+        /* Origin-form stays as sent, even when it looks like an authority. */
+        ck_assert_int_eq(parse("GET //a.b/ HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+        ck_assert_str_eq(head.target, "//a.b/");
+        ck_assert_str_eq(head.host, "x");
 }
 END_TEST
 
-START_TEST(test_asterisk_and_authority_form)
-{
+START_TEST(test_asterisk_and_authority_form) {
         ck_assert_int_eq(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), 0);
         ck_assert_str_eq(head.target, "*");
         ck_assert_str_eq(head.host, "a");
@@ -823,8 +806,7 @@ START_TEST(test_asterisk_and_authority_form)
 }
 END_TEST
 
-START_TEST(test_keep_alive)
-{
+START_TEST(test_keep_alive) {
         static const struct {
                 const char *head;
                 bool keep_alive;
@@ -856,8 +838,7 @@ START_TEST(test_keep_alive)
 }
 END_TEST
 
-START_TEST(test_expect_and_upgrade)
-{
+START_TEST(test_expect_and_upgrade) {
         ck_assert_int_eq(parse(GET11 "Expect: 100-continue\r\n\r\n"), 0);
         ck_assert(head.expect_continue);
         ck_assert_int_eq(parse(GET11 "expect:100-Continue \r\n\r\n"), 0);
@@ -883,8 +864,7 @@ START_TEST(test_expect_and_upgrade)
 }
 END_TEST
 
-START_TEST(test_list_has_token)
-{
+START_TEST(test_list_has_token) {
         ck_assert(http_list_has_token("close", "close"));
         ck_assert(http_list_has_token("Close", "close"));
         ck_assert(http_list_has_token(" close\t", "close"));
@@ -907,8 +887,7 @@ START_TEST(test_list_has_token)
 }
 END_TEST
 
-START_TEST(test_is_token)
-{
+START_TEST(test_is_token) {
         ck_assert(http_is_token("GET", 3));
         ck_assert(http_is_token("!#$%&'*+-.^_`|~09azAZ", 21));
         ck_assert(http_is_token("GET /", 3));
@@ -933,8 +912,7 @@ END_TEST
  * SIZE_MAX: one byte at a time); returns what the last call returned, the
  * body in out and everything consumed. */
 static int decode(const char *in, size_t len, size_t split, char *out, size_t *ret_out_len,
-                  size_t *ret_consumed)
-{
+                  size_t *ret_consumed) {
         HttpChunked c = {};
         size_t consumed = 0, produced = 0;
         int r = 0;
@@ -974,8 +952,7 @@ static int decode(const char *in, size_t len, size_t split, char *out, size_t *r
 }
 
 /* Asserts that in decodes to body, followed by rest, at every split. */
-static void assert_chunked(const char *in, const char *body, const char *rest)
-{
+static void assert_chunked(const char *in, const char *body, const char *rest) {
         size_t len = strlen(in), body_len = strlen(body), out_len, consumed;
         char out[16384];
         int r;
@@ -1007,8 +984,7 @@ static void assert_chunked(const char *in, const char *body, const char *rest)
 }
 
 /* Asserts that in is refused with error, however it is split. */
-static void assert_chunked_fails(const char *in, int error)
-{
+static void assert_chunked_fails(const char *in, int error) {
         size_t len = strlen(in), out_len, consumed, bad = SIZE_MAX;
         char out[16384];
         int r;
@@ -1026,8 +1002,7 @@ static void assert_chunked_fails(const char *in, int error)
 }
 
 /* Asserts that in is a correct prefix: all taken, more needed. */
-static void assert_chunked_incomplete(const char *in, size_t expected_body_len)
-{
+static void assert_chunked_incomplete(const char *in, size_t expected_body_len) {
         size_t len = strlen(in), out_len = 4242, consumed = 4242;
         char out[4096];
 
@@ -1036,8 +1011,7 @@ static void assert_chunked_incomplete(const char *in, size_t expected_body_len)
         ck_assert_uint_eq(out_len, expected_body_len);
 }
 
-START_TEST(test_chunked_sample)
-{
+START_TEST(test_chunked_sample) {
         assert_chunked("4\r\nWiki\r\n"
                        "5;name=val\r\npedia\r\n"
                        "E ; q=\"a;b\\\"c\" ;x\r\n in\r\n\r\nchunks.\r\n"
@@ -1052,8 +1026,7 @@ START_TEST(test_chunked_sample)
 }
 END_TEST
 
-START_TEST(test_chunked_sizes)
-{
+START_TEST(test_chunked_sizes) {
         assert_chunked("a\r\n0123456789\r\nA\r\n0123456789\r\n0\r\n\r\n", "01234567890123456789", "");
         assert_chunked("1F\r\n0123456789012345678901234567890\r\n0\r\n\r\n",
                        "0123456789012345678901234567890", "");
@@ -1071,8 +1044,7 @@ START_TEST(test_chunked_sizes)
 }
 END_TEST
 
-START_TEST(test_chunked_smuggling)
-{
+START_TEST(test_chunked_smuggling) {
         assert_chunked_fails("0x5\r\nhello\r\n0\r\n\r\n", -EBADMSG);
         assert_chunked_fails("+5\r\nhello\r\n0\r\n\r\n", -EBADMSG);
         assert_chunked_fails("-5\r\nhello\r\n0\r\n\r\n", -EBADMSG);
@@ -1117,8 +1089,7 @@ START_TEST(test_chunked_smuggling)
 }
 END_TEST
 
-START_TEST(test_chunked_extensions)
-{
+START_TEST(test_chunked_extensions) {
         assert_chunked("3;a\r\nabc\r\n0\r\n\r\n", "abc", "");
         assert_chunked("3;a=b;c=\"d\"\r\nabc\r\n0;last\r\n\r\n", "abc", "");
         assert_chunked("3 \t; a = b ; c\t=\t\"d e\\\\ \\\"\" \r\nabc\r\n0\r\n\r\n", "abc", "");
@@ -1146,8 +1117,7 @@ START_TEST(test_chunked_extensions)
 }
 END_TEST
 
-START_TEST(test_chunked_line_limit)
-{
+START_TEST(test_chunked_line_limit) {
         static char in[3 * 3100];
         size_t n;
 
@@ -1189,8 +1159,7 @@ START_TEST(test_chunked_line_limit)
 }
 END_TEST
 
-START_TEST(test_chunked_trailers)
-{
+START_TEST(test_chunked_trailers) {
         static char in[HTTP_TRAILERS_MAX + 256];
         size_t n, trailers;
 
@@ -1240,8 +1209,7 @@ START_TEST(test_chunked_trailers)
 }
 END_TEST
 
-START_TEST(test_chunked_in_place_and_after_end)
-{
+START_TEST(test_chunked_in_place_and_after_end) {
         char in[] = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET";
         HttpChunked c = {};
         size_t consumed = 4242, produced = 4242;
@@ -1270,8 +1238,7 @@ START_TEST(test_chunked_in_place_and_after_end)
 }
 END_TEST
 
-START_TEST(test_chunked_large)
-{
+START_TEST(test_chunked_large) {
         /* A big chunk in several reads, moved in place. */
         static char in[70000], body[65536];
         size_t n, consumed, produced, total_in = 0, total_out = 0;
@@ -1304,8 +1271,7 @@ static HttpResponseHead response;
 static char response_buffer[HTTP_HEAD_MAX + 4096];
 
 /* Parses the response head s from a copy into response. */
-static int parse_response(const char *s)
-{
+static int parse_response(const char *s) {
         size_t len = strlen(s);
 
         ck_assert_uint_le(len, sizeof(response_buffer));
@@ -1313,8 +1279,7 @@ static int parse_response(const char *s)
         return http_parse_response_head(response_buffer, len, &response);
 }
 
-START_TEST(test_response_head_end)
-{
+START_TEST(test_response_head_end) {
         size_t len = 4242;
 
         ck_assert_int_eq(http_response_head_end("HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody", 29, &len), 1);
@@ -1340,8 +1305,7 @@ START_TEST(test_response_head_end)
 }
 END_TEST
 
-START_TEST(test_response_status_line)
-{
+START_TEST(test_response_status_line) {
         ck_assert_int_eq(parse_response("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"), 0);
         ck_assert_int_eq(response.status, 200);
         ck_assert_str_eq(response.reason, "OK");
@@ -1386,8 +1350,7 @@ START_TEST(test_response_status_line)
 }
 END_TEST
 
-START_TEST(test_response_cgi)
-{
+START_TEST(test_response_cgi) {
         ck_assert_int_eq(parse_response("Status: 404 Not Found\nContent-Type: text/plain\n\n"), 0);
         ck_assert_int_eq(response.status, 404);
         ck_assert_str_eq(response.reason, "Not Found");
@@ -1414,6 +1377,12 @@ START_TEST(test_response_cgi)
         ck_assert_int_eq(response.status, 301);
         ck_assert_str_eq(response.reason, "Moved");
 
+        /* Only those exact names. */
+        ck_assert_int_eq(parse_response("Statusx: 404 No\nLocationx: /\nLocation: /y\n\n"), 0);
+        ck_assert_int_eq(response.status, 302);
+        ck_assert_uint_eq(response.n_headers, 3);
+        ck_assert_int_eq(parse_response("Statusx: 404 No\nLocationx: /\n\n"), -EBADMSG);
+
         ck_assert_int_eq(parse_response("Content-Type: text/plain\n\n"), -EBADMSG);
         ck_assert_int_eq(parse_response("Status: abc\nLocation: /\n\n"), -EBADMSG);
         ck_assert_int_eq(parse_response("Status: 42\n\n"), -EBADMSG);
@@ -1422,8 +1391,7 @@ START_TEST(test_response_cgi)
 }
 END_TEST
 
-START_TEST(test_response_dropped_lines)
-{
+START_TEST(test_response_dropped_lines) {
         ck_assert_int_eq(parse_response("HTTP/1.1 200 OK\r\n"
                                         "Good: 1\r\n"
                                         "NoColon\r\n"
@@ -1453,8 +1421,7 @@ START_TEST(test_response_dropped_lines)
 }
 END_TEST
 
-START_TEST(test_response_headers_limit)
-{
+START_TEST(test_response_headers_limit) {
         static char s[HTTP_HEAD_MAX];
         size_t p;
 
@@ -1473,8 +1440,7 @@ START_TEST(test_response_headers_limit)
 }
 END_TEST
 
-static Suite *make_suite(void)
-{
+static Suite *make_suite(void) {
         Suite *s = suite_create("http");
         TCase *tc = tcase_create("core");
 
