@@ -68,12 +68,17 @@ HELPER_BINS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps deps-test check check-tiers asan demo install clean format fuzz
+.PHONY: all programs deps deps-test check check-tiers asan demo demo-run install clean format fuzz
 .DEFAULT_GOAL := all
 # Keep objects of tests and helpers between runs.
 .SECONDARY:
 
-all: deps $(PROGRAM_BINS)
+# Packages first, then a fresh make: pkg-config flags are read when the
+# Makefile is parsed, so they must exist by then.
+all: deps
+	@$(MAKE) --no-print-directory programs
+
+programs: $(PROGRAM_BINS)
 
 deps:
 	@packaging/deps.sh install build
@@ -134,7 +139,10 @@ fuzz: deps-test $(FUZZ_BINS)
 asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 check-tiers
 
-demo: all $(HELPER_BINS)
+demo: deps-test
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(PROGRAM_BINS) $(HELPER_BINS)
 	@BUILD=$(BUILD) tests/demo.sh
 
 # Files installed as they are; units get their ExecStart paths fixed up.

@@ -60,3 +60,40 @@ class InstallTest(ashdtest.TempDirTestCase):
         self.assertEqual(len(ids), 4)
         for i in ids:
             self.assertIn(i + " ashd: ", listed)
+
+
+class DemoTest(ashdtest.TempDirTestCase):
+    """The README's demo command starts a server that answers over http and
+    https (run here on free ports instead of 8080 and 8443)."""
+
+    def test_demo_serves_http_and_https(self):
+        import socket as socketlib
+
+        ports = []
+        for _ in range(2):
+            with socketlib.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+        env = dict(os.environ, BUILD=ashdtest.BUILD, DEMO_ADDR=f"127.0.0.1:{ports[0]}",
+                   DEMO_TLS_ADDR=f"127.0.0.1:{ports[1]}")
+        proc = subprocess.Popen([os.path.join(ashdtest.SRC, "tests/demo.sh")], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            # The launcher reports its sockets once they are bound.
+            seen = b""
+            while seen.count(b"\nlisten ") < 2:
+                line = proc.stdout.readline()
+                self.assertTrue(line, f"demo ended early: {seen.decode(errors='replace')}")
+                seen += b"\n" + line
+            cert = os.path.join(ashdtest.BUILD, "demo", "cert.pem")
+            for url, extra in ((f"http://127.0.0.1:{ports[0]}/hello", []),
+                               (f"https://localhost:{ports[1]}/hello", ["--cacert", cert, "--resolve",
+                                                                        f"localhost:{ports[1]}:127.0.0.1"])):
+                out = subprocess.run(["curl", "-sS", "--max-time", "10", *extra, url], capture_output=True,
+                                     timeout=20)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                self.assertIn(b"rest: hello", out.stdout)
+        finally:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=ashdtest.TIMEOUT)
+            proc.stdout.close()

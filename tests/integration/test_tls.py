@@ -216,3 +216,18 @@ class TlsTest(ashdtest.TempDirTestCase):
         self.assertFalse(t.is_alive())
         self.assertEqual(failures, [])
         self.assertEqual(len(done), 150)
+
+    def test_session_resumption_and_alpn(self):
+        self.start_two_names()
+        ctx = ssl.create_default_context(cafile=self.a_cert)
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        with socket.create_connection(("127.0.0.1", self.port), timeout=ashdtest.TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="a.test") as s:
+                self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
+                self.assertEqual(self.get(s, "/first")[0], 200)
+                session = s.session
+                self.assertFalse(s.session_reused)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=ashdtest.TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="a.test", session=session) as s:
+                self.assertEqual(self.get(s, "/second")[0], 200)
+                self.assertTrue(s.session_reused)
