@@ -886,6 +886,12 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         c->upgrade = h->upgrade;
         c->duplex = false;
 
+        /* htparser is no forward proxy: a tunnel request is refused by
+         * name rather than as a malformed target. */
+        if (strcmp(h->method, "CONNECT") == 0) {
+                conn_fail(c, 501);
+                return;
+        }
         if (h->content_length > 0 && (uint64_t) h->content_length > s->max_body) {
                 conn_fail(c, 413);
                 return;

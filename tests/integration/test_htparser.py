@@ -774,3 +774,88 @@ class DuplexTest(HtparserTestCase):
         self.assertEqual(status, 200)
         self.assertNotIn("upgrade", headers)
         self.assertIn(b"rest: plain", body)
+
+
+class MoreFailuresTest(HtparserTestCase):
+    def test_connect_is_not_implemented(self):
+        self.start()
+        s, (status, headers, _, _, _) = self.exchange(b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n")
+        self.assertEqual(status, 501)
+        self.assertTrue(is_closed(s))
+
+    def test_killed_handler_costs_its_request_only(self):
+        self.start()
+        s = self.connect()
+        s.sendall(b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n123")
+        # The request is with the handler (STATUS counts it): kill it.
+        self.launcher.wait_for("notify", match=lambda e: "1 requests" in e.assignment)
+        out = subprocess.run(["pgrep", "-P", str(self.launcher.wait_started().pid)], capture_output=True, text=True)
+        child = int(out.stdout.split()[0])
+        os.kill(child, signal.SIGKILL)
+        status, _, _, _, _ = recv_response(s)
+        self.assertEqual(status, 502)
+        wait_gone(child)
+        # htparser lives on and forks a new handler for the next request.
+        _, (status, _, body, _, _) = self.exchange(b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertIn(b"rest: next", body)
+
+    def test_drain_deadline_cuts_what_is_left(self):
+        self.start("--drain-timeout=0.3", "--handler-timeout=60")
+        s = self.connect()
+        s.sendall(b"GET /hang HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.launcher.wait_for("notify", match=lambda e: "1 requests" in e.assignment)
+        self.launcher.send_signal(signal.SIGTERM)
+        self.launcher.wait_stderr("Drain deadline reached")
+        self.assertEqual(self.launcher.wait_exited().status, ("status", 0))
+        self.assertTrue(is_closed(s))
+
+
+class PortSpecTest(ashdtest.TempDirTestCase):
+    """htparser listening by itself, the original ashd's way."""
+
+    def free_port(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def run_htparser(self, *portspecs, extra=()):
+        proc = subprocess.Popen([HTPARSER, *extra, *portspecs, "--", HANDLER], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: (proc.poll() is None and proc.terminate(), proc.wait(ashdtest.TIMEOUT),
+                                 proc.stderr.close()))
+        return proc
+
+    def wait_connect(self, port, proc):
+        deadline = time.monotonic() + ashdtest.TIMEOUT
+        while True:
+            try:
+                return socket.create_connection(("127.0.0.1", port), timeout=ashdtest.TIMEOUT)
+            except ConnectionRefusedError:
+                self.assertIsNone(proc.poll(), "htparser exited")
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.02)
+
+    def test_plain_and_ssl_portspecs(self):
+        from test_tls import make_cert
+
+        cert, key = make_cert(self.tmp, "p.test")
+        plain, tls = self.free_port(), self.free_port()
+        proc = self.run_htparser(f"plain:port={plain},addr=127.0.0.1",
+                                 f"ssl:port={tls},addr=127.0.0.1,cert={cert},key={key}")
+        s = self.wait_connect(plain, proc)
+        s.sendall(b"GET /by-hand HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertIn(b"rest: by-hand", recv_response(s)[2])
+        s.close()
+        self.wait_connect(tls, proc).close()
+        out = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", cert, "--resolve",
+                              f"p.test:{tls}:127.0.0.1", f"https://p.test:{tls}/tls-by-hand"],
+                             capture_output=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(b"header: X-Ash-Protocol: https", out.stdout)
+
+    def test_bad_portspec_refused(self):
+        proc = subprocess.run([HTPARSER, "plain:port=80,colour=blue", "--", HANDLER], capture_output=True,
+                              timeout=ashdtest.TIMEOUT)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(b"colour", proc.stderr)
