@@ -9,7 +9,7 @@ import socket
 import ashdtest
 from ashdtest import binary
 from launch import Launcher
-from test_htparser import is_closed, recv_response
+from httpclient import is_closed, recv_response
 
 HTPARSER = binary("htparser")
 HANDLER = binary("test-handler")

@@ -14,7 +14,7 @@ import threading
 import ashdtest
 from ashdtest import binary
 from launch import Launcher
-from test_htparser import recv_response
+from httpclient import recv_response
 
 HTPARSER = binary("htparser")
 HANDLER = binary("test-handler")

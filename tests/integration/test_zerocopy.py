@@ -11,7 +11,7 @@ import ssl
 import ashdtest
 from ashdtest import binary
 from launch import Launcher
-from test_htparser import is_closed, recv_response
+from httpclient import is_closed, recv_response
 from test_tls import make_cert
 
 HTPARSER = binary("htparser")

@@ -17,6 +17,7 @@ import unittest
 import uuid
 
 import ashdtest
+from httpclient import read_until_closed, recv_one
 from launch import Launcher
 from test_journal import field, journal, message_ids, probe_env
 
@@ -28,35 +29,6 @@ CLF = re.compile(
     r'(?P<host>\S+) - - \[(?P<time>\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] '
     r'"(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+) "(?P<referer>[^"]*)" "(?P<agent>[^"]*)"'
 )
-
-
-def read_until_closed(sock):
-    """Everything until the server closes the connection."""
-    sock.settimeout(ashdtest.TIMEOUT)
-    data = b""
-    while True:
-        try:
-            b = sock.recv(65536)
-        except ConnectionResetError:
-            return data
-        if not b:
-            return data
-        data += b
-
-
-def recv_one(sock):
-    """One response with a Content-Length body on a kept-alive connection."""
-    sock.settimeout(ashdtest.TIMEOUT)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        b = sock.recv(65536)
-        if not b:
-            raise EOFError(f"closed before a response head: {data!r}")
-        data += b
-    status, headers, body = ashdtest.parse_response(data)
-    while len(body) < int(headers["content-length"]):
-        body += sock.recv(65536)
-    return status, headers, body
 
 
 class AccessLogTest(unittest.TestCase):
