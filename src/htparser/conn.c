@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -65,6 +66,10 @@ int conn_new(Server *s, int fd, const Listener *l) {
         len = sizeof(sa);
         if (getpeername(fd, (struct sockaddr *) &sa, &len) == 0)
                 address_from_sockaddr(&c->peer, &sa);
+        /* Responses are written whole: Nagle would only hold back the last
+         * segment of each for the client's delayed ACK. */
+        if (c->peer.family == AF_INET || c->peer.family == AF_INET6)
+                (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
         len = sizeof(sa);
         if (getsockname(fd, (struct sockaddr *) &sa, &len) == 0)
                 address_from_sockaddr(&c->local, &sa);
@@ -170,8 +175,9 @@ static ssize_t conn_send(Conn *c, const char *buf, size_t len) {
                         conn_tls_blocked(c, EPOLLOUT);
                 return n;
         }
+        /* A head followed by a file goes out in one segment with it. */
         do
-                n = send(c->fd, buf, len, MSG_NOSIGNAL);
+                n = send(c->fd, buf, len, MSG_NOSIGNAL | (c->body_fd >= 0 ? MSG_MORE : 0));
         while (n < 0 && errno == EINTR);
         return n < 0 ? -errno : n;
 }
