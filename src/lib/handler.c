@@ -307,6 +307,10 @@ int handler_new(sd_event *event, const HandlerOptions *options, Handler **ret) {
                 return r;
 
         if (stdin_is_upstream()) {
+                /* Reads are batched until EAGAIN: a blocking fd 0 would stop
+                 * the whole loop in the read after the last request. */
+                if (fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK) < 0)
+                        return -errno;
                 r = connection_add(h, STDIN_FILENO, true);
                 if (r < 0)
                         return r;

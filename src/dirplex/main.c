@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+/* dirplex [-N] [-c CONFIG]... [--upstream-user USER] DIR: serves the tree
+ * under DIR as the original ashd's dirplex does, as a persistent handler
+ * (stdin style and/or activated sockets; see handler.h). */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "conf.h"
+#include "dirplex.h"
+#include "handler.h"
+#include "log.h"
+#include "messages.h"
+
+#ifndef DIRPLEX_GLOBAL_CONF
+#define DIRPLEX_GLOBAL_CONF "/etc/ashd/dirplex.rc"
+#endif
+
+static void usage(FILE *f) {
+        fputs("Usage: dirplex [-N] [-c CONFIG]... [--upstream-user USER] DIR\n"
+              "\n"
+              "Maps request rest strings onto the files under DIR and passes each to the\n"
+              "handler its configuration chooses (dirplex.rc, .htrc files).\n"
+              "\n"
+              "  -N                     do not read " DIRPLEX_GLOBAL_CONF "\n"
+              "  -c CONFIG              read CONFIG too (before " DIRPLEX_GLOBAL_CONF ")\n"
+              "  --upstream-user USER   may connect besides root and our own uid\n"
+              "  -h, --help\n",
+              f);
+}
+
+void dirplex_log_config_error(const char *file, const char *error) {
+        char line[16] = "";
+        size_t len = strlen(file);
+        LogField fields[] = {
+                {"MESSAGE_ID", MESSAGE_ID_CONFIG_ERROR},
+                {"CONFIG_FILE", file},
+                {"CONFIG_LINE", line},
+                {},
+        };
+
+        /* conf_error() says "FILE:LINE: what"; the line becomes its field. */
+        if (strncmp(error, file, len) == 0 && error[len] == ':')
+                snprintf(line, sizeof(line), "%lu", strtoul(error + len + 1, NULL, 10));
+        if (!line[0])
+                fields[2] = (LogField){};
+        log_fields(LOG_ERR, fields, "%s", error);
+}
+
+static int load_global(Dirplex *d, const char *path, bool optional) {
+        _cleanup_(conf_freep) ConfReader *reader = NULL;
+        DirConf *c = NULL;
+        int r;
+
+        if (optional && access(path, F_OK) < 0 && errno == ENOENT)
+                return 0;
+        if (d->n_globals == DIRPLEX_GLOBALS_MAX) {
+                log_error("More than %d configuration files", DIRPLEX_GLOBALS_MAX);
+                return -E2BIG;
+        }
+        r = conf_open(path, &reader);
+        if (r >= 0)
+                r = dirconf_parse(reader, path, DIRCONF_GLOBAL, &c);
+        if (r < 0) {
+                dirplex_log_config_error(path, conf_error(reader) ? conf_error(reader) : strerror(-r));
+                return r;
+        }
+        d->follow_symlinks |= c->follow_symlinks;
+        d->globals[d->n_globals++] = c;
+        return 0;
+}
+
+static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
+        dirplex_serve(userdata, req, resp_fd);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                {"upstream-user", required_argument, NULL, 'u'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        static Dirplex d;
+        HandlerOptions ho = {.on_request = on_request, .userdata = &d};
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(handler_freep) Handler *h = NULL;
+        const char *configs[DIRPLEX_GLOBALS_MAX];
+        size_t n_configs = 0;
+        bool no_global = false;
+        sigset_t mask;
+        int c, r;
+
+        log_open(NULL, LOG_INFO);
+        while ((c = getopt_long(argc, argv, "+Nc:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'N':
+                        no_global = true;
+                        break;
+                case 'c':
+                        if (n_configs == DIRPLEX_GLOBALS_MAX) {
+                                fprintf(stderr, "dirplex: too many -c options\n");
+                                return 2;
+                        }
+                        configs[n_configs++] = optarg;
+                        break;
+                case 'u':
+                        ho.upstream_user = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind != argc - 1) {
+                usage(stderr);
+                return 2;
+        }
+        d.root = argv[optind];
+
+        for (size_t i = 0; i < n_configs; i++)
+                if (load_global(&d, configs[i], false) < 0)
+                        return 1;
+        if (!no_global && load_global(&d, DIRPLEX_GLOBAL_CONF, true) < 0)
+                return 1;
+
+        /* SIGCHLD blocked: sd-event reaps exec and transient children. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to allocate event loop: %m"), 1;
+        d.event = event;
+        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+
+        r = handler_new(event, &ho, &h);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
+
+        sd_notify(0, "READY=1\nSTATUS=serving");
+        r = sd_event_loop(event);
+        sd_notify(0, "STOPPING=1");
+        h = handler_free(h);
+        htrc_flush(&d);
+        for (size_t i = 0; i < d.n_globals; i++)
+                dirconf_free(d.globals[i]);
+        return r < 0 ? 1 : r;
+}

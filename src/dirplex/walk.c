@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+/* The mapping of a rest string onto the tree under the root, as in ashd's
+ * dirplex: one element at a time, each percent-decoded on its own and
+ * checked (url.h), every lookup made beneath an O_PATH fd of the root that is
+ * opened once per request (so a root that is a symlink switches atomically
+ * between requests, never within one). */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "dirmap.h"
+#include "dirplex.h"
+#include "log.h"
+#include "response.h"
+#include "url.h"
+
+typedef struct Walk {
+        Dirplex *d;
+        Request *req;
+        int resp_fd;
+        int root_fd;
+        char realroot[PATH_MAX];
+        char rel[PATH_MAX]; /* relative to the root, no leading or trailing '/' */
+        size_t rel_len;
+        /* .htrc of the root (0) down to the current directory (depth). */
+        DirConf *confs[DIRPLEX_DEPTH_MAX + 1];
+        size_t depth;
+        const DirConf *chain[DIRPLEX_DEPTH_MAX + 1 + DIRPLEX_GLOBALS_MAX];
+        size_t n_chain;
+} Walk;
+
+/* Opens rel beneath the root: symlinks that leave it are refused (EXDEV)
+ * unless the global configuration says follow-symlinks; magic links never. */
+static int open_beneath(Walk *w, const char *rel, int flags) {
+        struct open_how how = {
+                .flags = flags | O_CLOEXEC,
+                .resolve = RESOLVE_NO_MAGICLINKS | (w->d->follow_symlinks ? 0 : RESOLVE_BENEATH),
+        };
+        long fd = syscall(SYS_openat2, w->root_fd, *rel ? rel : ".", &how, sizeof(how));
+
+        return fd < 0 ? -errno : (int) fd;
+}
+
+/* The configurations that apply in the current directory, nearest first. */
+static void build_chain(Walk *w) {
+        w->n_chain = 0;
+        for (size_t i = w->depth + 1; i-- > 0;)
+                w->chain[w->n_chain++] = w->confs[i];
+        for (size_t i = 0; i < w->d->n_globals; i++)
+                w->chain[w->n_chain++] = w->d->globals[i];
+}
+
+static int rel_append(Walk *w, const char *element) {
+        size_t len = strlen(element), need = w->rel_len + (w->rel_len ? 1 : 0) + len;
+
+        if (need >= sizeof(w->rel))
+                return -ENAMETOOLONG;
+        if (w->rel_len)
+                w->rel[w->rel_len++] = '/';
+        memcpy(w->rel + w->rel_len, element, len + 1);
+        w->rel_len += len;
+        return 0;
+}
+
+static void rel_truncate(Walk *w, size_t len) {
+        w->rel_len = len;
+        w->rel[len] = 0;
+}
+
+static void answer(Walk *w, int status, const char *message) {
+        if (response_simple(w->resp_fd, status, message) < 0)
+                log_debug("Could not write a %d response", status);
+}
+
+/* Hands the request to h, rest string and headers already set. */
+static void forward(Walk *w, DirHandler *h) {
+        int r = dirplex_dispatch(w->d, h, w->req, w->resp_fd);
+
+        if (r < 0) {
+                log_errno(LOG_WARNING, r, "Handler %s cannot take the request: %m", h->name);
+                answer(w, 503, "The handler for this resource is not available.");
+        }
+}
+
+static void not_found(Walk *w) {
+        DirHandler *h;
+
+        build_chain(w);
+        h = dirmap_handler(w->chain, w->n_chain, "notfound");
+        if (!h) {
+                answer(w, 404, "The requested resource was not found.");
+                return;
+        }
+        forward(w, h);
+}
+
+static void forward_named(Walk *w, const char *name) {
+        DirHandler *h = dirmap_handler(w->chain, w->n_chain, name);
+
+        if (!h) {
+                log_error("No handler named %s is defined for %s", name, *w->rel ? w->rel : "/");
+                answer(w, 500, "The server is misconfigured.");
+                return;
+        }
+        forward(w, h);
+}
+
+/* A file or index-less directory found at w->rel: the match rules choose
+ * its handler, which gets X-Ash-File and the rest after the file. */
+static void serve_found(Walk *w, const char *name, bool directory, const char *rest) {
+        _cleanup_free_ char *file = NULL;
+        const DirMatch *m;
+        int r;
+
+        build_chain(w);
+        m = dirmap_match(w->chain, w->n_chain, w->confs[w->depth], name, w->rel, directory);
+        if (!m) {
+                not_found(w);
+                return;
+        }
+        if (asprintf(&file, "%s%s%s", w->realroot, *w->rel ? "/" : "", w->rel) < 0)
+                goto fail;
+        r = req_set_rest(w->req, rest);
+        if (r >= 0)
+                r = req_header_set(w->req, "X-Ash-File", file);
+        for (char **p = m->headers; r >= 0 && p && *p; p += 2)
+                r = req_header_set(w->req, p[0], p[1]);
+        if (r < 0)
+                goto fail;
+        forward_named(w, m->handler);
+        return;
+fail:
+        log_error("Cannot prepare the request for %s", w->rel);
+        answer(w, 500, NULL);
+}
+
+/* A directory requested with its slash: the first index file, else the
+ * directory itself goes through the match rules (a listing, typically). */
+static void serve_directory(Walk *w) {
+        size_t len = w->rel_len;
+
+        build_chain(w);
+        for (char *const *i = dirmap_index_files(w->chain, w->n_chain); *i; i++) {
+                _cleanup_close_ int fd = -EBADF;
+                struct stat st;
+
+                if (rel_append(w, *i) < 0)
+                        continue;
+                fd = open_beneath(w, w->rel, O_PATH);
+                if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+                        serve_found(w, *i, false, "");
+                        return;
+                }
+                rel_truncate(w, len);
+        }
+        serve_found(w, len ? strrchr(w->rel, '/') ? strrchr(w->rel, '/') + 1 : w->rel : "", true, "");
+}
+
+/* The extension-less lookup: element was not found in the current
+ * directory; on success w->rel names the chosen regular file and its fd is
+ * returned. */
+static int lookup_extension(Walk *w, size_t dir_len, const char *element, char **ret_name) {
+        _cleanup_free_ char *dir_rel = strndup(w->rel, dir_len);
+        char **names = NULL;
+        size_t n = 0, allocated = 0, len = strlen(element);
+        struct dirent *de;
+        DIR *dir;
+        int fd, r, pick;
+
+        if (!dir_rel)
+                return -ENOMEM;
+        fd = open_beneath(w, dir_rel, O_RDONLY | O_DIRECTORY);
+        if (fd < 0)
+                return fd;
+        dir = fdopendir(fd);
+        if (!dir) {
+                safe_close(fd);
+                return -errno;
+        }
+        r = -ENOENT;
+        while ((de = readdir(dir))) {
+                if (strncmp(de->d_name, element, len) != 0 || de->d_name[len] != '.')
+                        continue;
+                if (de->d_type != DT_REG && de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+                        continue;
+                if (n == allocated) {
+                        char **m = realloc(names, (allocated = allocated * 2 + 4) * sizeof(char *));
+                        if (!m)
+                                goto out;
+                        names = m;
+                }
+                names[n] = strdup(de->d_name);
+                if (!names[n])
+                        goto out;
+                n++;
+        }
+        /* Candidates are tried in the documented order until one is a
+         * regular file reachable beneath the root. */
+        while ((pick = dirmap_pick_extension(element, names, n)) >= 0) {
+                struct stat st;
+
+                rel_truncate(w, dir_len);
+                if (rel_append(w, names[pick]) < 0)
+                        break;
+                fd = open_beneath(w, w->rel, O_PATH);
+                if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+                        *ret_name = TAKE_PTR(names[pick]);
+                        names[pick] = names[--n];
+                        r = fd;
+                        goto out;
+                }
+                safe_close(fd);
+                free(names[pick]);
+                names[pick] = names[--n];
+        }
+        rel_truncate(w, dir_len);
+out:
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        closedir(dir);
+        return r;
+}
+
+/* Enters the directory open at fd: its .htrc joins the chain. */
+static int enter_directory(Walk *w, int fd) {
+        char display[PATH_MAX * 2 + 2];
+        DirConf *c;
+        int r;
+
+        snprintf(display, sizeof(display), "%s%s%s", w->realroot, *w->rel ? "/" : "", w->rel);
+        r = htrc_get(w->d, fd, display, &c);
+        if (r < 0)
+                return r;
+        w->confs[w->depth] = c;
+        return 0;
+}
+
+static void redirect_with_slash(Walk *w) {
+        _cleanup_free_ char *location = NULL;
+        const char *url = w->req->url, *query = url_query(url);
+
+        if (asprintf(&location, "%.*s/%s", (int) (query - url), url, query) < 0 ||
+            response_redirect(w->resp_fd, 301, location) < 0)
+                log_debug("Could not redirect to a directory's slash");
+}
+
+static void walk(Walk *w) {
+        const char *rest = w->req->rest;
+        int r;
+
+        for (;;) {
+                _cleanup_free_ char *element = NULL, *found_name = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                const DirConf *own = w->confs[w->depth];
+                size_t dir_len = w->rel_len;
+                struct stat st;
+                bool slash;
+
+                if (own && own->capture && (own->capture_dir || *rest)) {
+                        build_chain(w);
+                        if (req_set_rest(w->req, rest) < 0)
+                                return answer(w, 500, NULL);
+                        return forward_named(w, own->capture);
+                }
+                r = rest_next_element(&rest, &element, &slash);
+                if (r == 0)
+                        return serve_directory(w);
+                if (r < 0)
+                        return not_found(w); /* refused: "..", NUL, encoded '/', bad escape */
+                build_chain(w);
+                if (!dirmap_element_visible(w->chain, w->n_chain, element))
+                        return not_found(w);
+                if (rel_append(w, element) < 0)
+                        return not_found(w);
+                fd = open_beneath(w, w->rel, O_PATH);
+                if (fd == -ENOENT)
+                        fd = lookup_extension(w, dir_len, element, &found_name);
+                if (fd < 0) {
+                        if (fd != -ENOENT)
+                                log_debug("Refused %s: %s", w->rel, strerror(-fd));
+                        rel_truncate(w, dir_len);
+                        return not_found(w);
+                }
+                if (fstat(fd, &st) < 0)
+                        return answer(w, 500, NULL);
+                if (S_ISREG(st.st_mode))
+                        return serve_found(w, found_name ? found_name : element, false, rest);
+                if (!S_ISDIR(st.st_mode) || found_name) {
+                        rel_truncate(w, dir_len);
+                        return not_found(w);
+                }
+                if (!slash)
+                        return redirect_with_slash(w);
+                if (w->depth == DIRPLEX_DEPTH_MAX)
+                        return not_found(w);
+                w->depth++;
+                if (enter_directory(w, fd) < 0)
+                        return answer(w, 500, "The configuration of this directory is broken.");
+        }
+}
+
+void dirplex_serve(Dirplex *d, Request *req, int resp_fd) {
+        _cleanup_(req_freep) Request *r = req;
+        _cleanup_close_ int fd = resp_fd;
+        _cleanup_free_ Walk *w = calloc(1, sizeof(Walk));
+        char proc[64];
+        ssize_t n;
+
+        if (!w)
+                return;
+        *w = (Walk){.d = d, .req = r, .resp_fd = fd};
+        w->root_fd = open(d->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (w->root_fd < 0) {
+                log_errno(LOG_ERR, -errno, "Cannot open the root %s: %m", d->root);
+                return answer(w, 500, NULL);
+        }
+        /* The root as resolved for this request: X-Ash-File names files
+         * through it, so a handler opening that path sees the same tree. */
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->root_fd);
+        n = readlink(proc, w->realroot, sizeof(w->realroot) - 1);
+        if (n <= 0) {
+                log_errno(LOG_ERR, n < 0 ? -errno : -EIO, "Cannot resolve the root %s: %m", d->root);
+                answer(w, 500, NULL);
+                goto out;
+        }
+        w->realroot[n] = 0;
+        if (streq(w->realroot, "/"))
+                w->realroot[0] = 0;
+        if (enter_directory(w, w->root_fd) < 0)
+                answer(w, 500, "The configuration of this directory is broken.");
+        else
+                walk(w);
+out:
+        safe_close(w->root_fd);
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+
+/* htls: directory listings (ashd's htls).
+ *
+ *   htls [-d DIR] [-a] [METHOD URL REST]
+ *
+ * With three trailing arguments it is a transient handler (the response
+ * socket on stdin/stdout, headers as REQ_* variables); without, a persistent
+ * one on the handler runtime (a socket on stdin, or activated sockets). The
+ * directory listed is the request's X-Ash-File (set by dirplex), else DIR.
+ * -a shows dot-files. The listing is HTML, or JSON for a client that prefers
+ * application/json; see listing.h for its order, escaping and limits. */
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "handler.h"
+#include "htls.h"
+#include "listing.h"
+#include "log.h"
+#include "transient.h"
+
+static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
+        _cleanup_(req_freep) Request *r = req;
+        _cleanup_close_ int fd = resp_fd;
+
+        (void) htls_serve(userdata, r, fd);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* Serves requests until the upstream closes fd 0 or a signal says stop. */
+static int run_persistent(HtlsOptions *o) {
+        HandlerOptions ho = {.on_request = on_request, .userdata = o};
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(handler_freep) Handler *h = NULL;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to allocate an event loop: %m");
+        r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to watch signals: %m");
+
+        r = handler_new(event, &ho, &h);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m");
+
+        (void) sd_notify(0, "READY=1\nSTATUS=serving");
+        r = sd_event_loop(event);
+        (void) sd_notify(0, "STOPPING=1");
+        return r;
+}
+
+/* One request from argv and the environment, answered on stdout. */
+static int run_transient(HtlsOptions *o, int argc, char **argv) {
+        _cleanup_(req_freep) Request *r = NULL;
+        int k;
+
+        k = transient_request(argc, argv, environ, &r);
+        if (k < 0)
+                return log_errno(LOG_ERR, k, "Invalid request in the arguments: %m");
+        return htls_serve(o, r, STDOUT_FILENO);
+}
+
+static void usage(FILE *f) {
+        fprintf(f, "usage: htls [-d DIR] [-a] [METHOD URL REST]\n"
+                   "  -d DIR  list DIR when a request has no X-Ash-File header\n"
+                   "  -a      show names starting with '.'\n");
+}
+
+int main(int argc, char **argv) {
+        HtlsOptions o = {};
+        int c, r;
+
+        log_open(NULL, LOG_INFO);
+        signal(SIGPIPE, SIG_IGN);
+
+        /* '+': stop at METHOD, so that a rest string starting with '-'
+         * is never taken for an option. */
+        while ((c = getopt(argc, argv, "+d:ah")) >= 0)
+                switch (c) {
+                case 'd':
+                        o.directory = optarg;
+                        break;
+                case 'a':
+                        o.listing_flags |= LISTING_SHOW_HIDDEN;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+
+        if (argc - optind == 3)
+                r = run_transient(&o, argc, argv);
+        else if (argc == optind)
+                r = run_persistent(&o);
+        else {
+                usage(stderr);
+                return 2;
+        }
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <magic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <systemd/sd-event.h>
+
+#include "mime.h"
+#include "range.h"
+#include "request.h"
+
+/* Longest Content-Type we send; longer overrides are refused (500). */
+#define CONTENT_TYPE_MAX 256
+/* Response heads are built on the stack in a buffer this big. */
+#define HEAD_MAX 4096
+/* Bodies written as bytes at once (persistent mode); more are refused. */
+#define WRITERS_MAX 1024
+/* A body writer that makes no progress for this long is dropped. */
+#define WRITER_IDLE_USEC (120ULL * 1000000ULL)
+/* Files libmagic has typed, remembered by identity. */
+#define TYPE_CACHE_SIZE 256
+
+typedef struct Sendfile {
+        const char *file;         /* -f */
+        const char *content_type; /* -c */
+        MimeTable *mime;          /* NULL without a readable mime.types */
+        magic_t magic;            /* NULL when libmagic could not load */
+        sd_event *event;          /* persistent mode: body writers run here */
+        bool transient;
+        uint64_t boundary_seed;
+        uint64_t responses;
+        size_t writers;
+} Sendfile;
+
+/* mimetype.c: the Content-Type of a file, into buf: the override if any,
+ * else mime.types by name (text types with a charset from libmagic, utf-8
+ * unless it says otherwise), else libmagic's type, else
+ * application/octet-stream. -EINVAL for an unusable override. */
+int content_type_for(Sendfile *s, const Request *req, const char *path, int fd, const struct stat *st,
+                     char buf[static CONTENT_TYPE_MAX]);
+void content_type_cache_clear(void);
+
+/* body.c: a response written as bytes: segments of text (head, multipart
+ * framing) and ranges of the file, in order. */
+#define BODY_SEGMENTS_MAX (2 * RANGE_MAX + 2)
+
+typedef struct BodySegment {
+        const char *data; /* NULL: from the file */
+        uint64_t offset;  /* in the file */
+        uint64_t length;
+} BodySegment;
+
+typedef struct Body {
+        Sendfile *sendfile;
+        int sock, file;
+        char *text; /* owned: what text segments point into */
+        BodySegment segments[BODY_SEGMENTS_MAX];
+        size_t n_segments, current;
+        uint64_t done; /* bytes of the current segment written */
+        sd_event_source *io, *timer;
+} Body;
+
+/* Takes sock and file, closing them on failure too. */
+int body_new(Sendfile *s, int sock, int file, Body **ret);
+Body *body_free(Body *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Body *, body_free);
+void body_add_text(Body *b, const char *data, size_t len);
+void body_add_file(Body *b, uint64_t offset, uint64_t length);
+/* Sends the body: to the end in transient mode; in persistent mode as far
+ * as the socket takes it, the rest from the event loop. Takes b. */
+int body_send(Body *b);
+
+/* serve.c: answers one request on sock (which it closes). */
+void serve_request(Sendfile *s, const Request *req, int sock);

@@ -1,0 +1,404 @@
+# SPDX-License-Identifier: MIT
+"""dirplex behind htparser: the mapping of URLs onto a tree, traversal
+refusals, index files, the extension-less lookup, match rules and handler
+targets, .htrc files, config errors and the atomic switch of a symlinked
+root. The matched handler is the test handler, which answers with the rest
+string and headers it got."""
+
+import os
+import socket
+import threading
+
+import ashdtest
+from ashdtest import binary
+from httpclient import recv_response
+from launch import Launcher
+
+HTPARSER = binary("htparser")
+DIRPLEX = binary("dirplex")
+HANDLER = binary("test-handler")
+
+BASE_CONF = """
+child echo
+    exec {handler}
+fchild once
+    exec /bin/sh {tmp}/once.sh
+match
+    default
+    handler echo
+    xset via default
+match
+    directory
+    handler echo
+    xset via listing
+match
+    filename *.special
+    handler echo
+    set X-Kind special
+    xset via special
+match
+    pathname deep/*/x.txt
+    handler echo
+    xset via pathname
+match
+    filename *.once
+    handler once
+"""
+
+
+def write(path, text=""):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def parse_echo(body):
+    """rest and headers (name -> value) from the test handler's answer."""
+    rest, headers = None, {}
+    for line in body.decode().splitlines():
+        if line.startswith("rest: "):
+            rest = line[6:]
+        elif line.startswith("header: "):
+            name, _, value = line[8:].partition(": ")
+            headers[name] = value
+    return rest, headers
+
+
+class DirplexTestCase(ashdtest.TempDirTestCase):
+    conf = BASE_CONF
+
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "root")
+        os.mkdir(self.root)
+        self.conf_path = os.path.join(self.tmp, "dirplex.rc")
+        self.make_tree()
+        write(self.conf_path, self.conf.format(tmp=self.tmp, handler=HANDLER))
+        write(f"{self.tmp}/once.sh", 'printf "HTTP/1.1 200 OK\\r\\nContent-Length: 9\\r\\n\\r\\ntransient"\n')
+        write(f"{self.tmp}/cat.sh", 'n=$(wc -c < "$REQ_X_ASH_FILE")\n'
+              'printf "HTTP/1.1 200 OK\\r\\nContent-Length: %s\\r\\n\\r\\n" $n\ncat "$REQ_X_ASH_FILE"\n')
+        self.start()
+
+    def make_tree(self):
+        pass
+
+    def start(self, root=None):
+        launcher = Launcher(
+            ["-l", "http=tcp:127.0.0.1:0"],
+            [HTPARSER, "--", DIRPLEX, "-N", "-c", self.conf_path, root or self.root],
+        )
+        self.addCleanup(launcher.close)
+        launcher.wait_ready()
+        self.launcher = launcher
+        self.addr = launcher.address("http")
+
+    def get(self, target, headers=b""):
+        s = socket.create_connection(self.addr, timeout=ashdtest.TIMEOUT)
+        try:
+            s.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + b"\r\n")
+            status, hdrs, body, _, _ = recv_response(s)
+        finally:
+            s.close()
+        return status, hdrs, body
+
+    def served(self, target):
+        """(rest, headers) of a request that must reach the test handler."""
+        status, _, body = self.get(target)
+        self.assertEqual(status, 200, f"{target}: {body!r}")
+        return parse_echo(body)
+
+    def file(self, rel):
+        return os.path.realpath(self.root) + "/" + rel
+
+
+class MappingTest(DirplexTestCase):
+    def make_tree(self):
+        write(f"{self.root}/a.txt", "a")
+        write(f"{self.root}/sub/b.txt", "b")
+        write(f"{self.root}/sub/index.html", "index")
+        write(f"{self.root}/list/c.txt", "c")
+        write(f"{self.root}/about.html", "about")
+        write(f"{self.root}/about.txt", "about text")
+        write(f"{self.root}/notes.txt", "")
+        write(f"{self.root}/notes.md", "")
+        write(f"{self.root}/script.cgi", "")
+        write(f"{self.root}/sp ace.txt", "")
+        write(f"{self.root}/.hidden", "")
+        write(f"{self.root}/.well-known/x", "")
+        write(f"{self.root}/x.special", "")
+        write(f"{self.root}/deep/a/x.txt", "")
+        write(f"{self.root}/t.once", "")
+
+    def test_file_gets_x_ash_file_and_empty_rest(self):
+        rest, h = self.served("/a.txt")
+        self.assertEqual(rest, "")
+        self.assertEqual(h["X-Ash-File"], self.file("a.txt"))
+        self.assertEqual(h["X-Ash-via"], "default")
+
+    def test_rest_after_a_file_is_passed_on(self):
+        rest, h = self.served("/sub/b.txt/more/path%20x")
+        self.assertEqual(rest, "more/path%20x")
+        self.assertEqual(h["X-Ash-File"], self.file("sub/b.txt"))
+
+    def test_percent_decoded_per_element(self):
+        rest, h = self.served("/sp%20ace.txt")
+        self.assertEqual(h["X-Ash-File"], self.file("sp ace.txt"))
+
+    def test_directory_without_slash_redirects_keeping_query(self):
+        status, h, _ = self.get("/sub?x=1&y=2")
+        self.assertEqual(status, 301)
+        self.assertEqual(h["location"], "/sub/?x=1&y=2")
+        status, h, _ = self.get("/list")
+        self.assertEqual((status, h["location"]), (301, "/list/"))
+
+    def test_index_file(self):
+        rest, h = self.served("/sub/")
+        self.assertEqual(h["X-Ash-File"], self.file("sub/index.html"))
+        self.assertEqual(rest, "")
+
+    def test_directory_without_index_goes_to_directory_match(self):
+        rest, h = self.served("/list/")
+        self.assertEqual(h["X-Ash-File"], self.file("list"))
+        self.assertEqual(h["X-Ash-via"], "listing")
+
+    def test_extension_less_lookup_prefers_html_then_sorted(self):
+        _, h = self.served("/about")
+        self.assertEqual(h["X-Ash-File"], self.file("about.html"))
+        _, h = self.served("/notes")
+        self.assertEqual(h["X-Ash-File"], self.file("notes.md"))
+        rest, h = self.served("/script/path/info")
+        self.assertEqual(h["X-Ash-File"], self.file("script.cgi"))
+        self.assertEqual(rest, "path/info")
+
+    def test_missing_is_404(self):
+        self.assertEqual(self.get("/nothing")[0], 404)
+        self.assertEqual(self.get("/sub/nothing/deeper")[0], 404)
+        self.assertEqual(self.get("/a.txtx")[0], 404)
+
+    def test_dot_files_hidden_unless_allowed(self):
+        self.assertEqual(self.get("/.hidden")[0], 404)
+        self.assertEqual(self.get("/%2ehidden")[0], 404)
+        self.assertEqual(self.get("/.well-known/x")[0], 404)  # not allowed in this config
+
+    def test_traversal_refused(self):
+        for target in (
+            "/%2e%2e/etc/passwd",
+            "/sub/%2e%2e/%2e%2e/etc/passwd",
+            "/sub%2f..%2f..%2fetc/passwd",
+            "/sub%2fb.txt",
+            "/%252e%252e/etc/passwd",
+            "/%c0%ae%c0%ae/etc/passwd",
+            "/..%5c..%5cetc/passwd",
+            "/sub%5cb.txt",
+            "/a.txt%00.html",
+            "/sub//b.txt",
+            "/./a.txt",
+        ):
+            status = self.get(target)[0]
+            self.assertIn(status, (400, 404), target)
+
+    def test_match_rules(self):
+        _, h = self.served("/x.special")
+        self.assertEqual(h["X-Ash-via"], "special")
+        self.assertEqual(h["X-Kind"], "special")
+        _, h = self.served("/deep/a/x.txt")
+        self.assertEqual(h["X-Ash-via"], "pathname")
+
+    def test_fchild_is_transient(self):
+        status, _, body = self.get("/t.once")
+        self.assertEqual((status, body), (200, b"transient"))
+
+    def test_child_is_persistent(self):
+        pids = {self.get("/a.txt")[2].decode().split("pid: ")[1].split()[0] for _ in range(3)}
+        self.assertEqual(len(pids), 1)
+
+
+class HtrcTest(DirplexTestCase):
+    def make_tree(self):
+        write(f"{self.root}/a.txt")
+        write(f"{self.root}/site/.htrc", "index-file home.html\ndot-allow .well-known\nmatch\n    filename *.txt\n    local\n    handler echo\n    xset via local\n")
+        write(f"{self.root}/site/home.html")
+        write(f"{self.root}/site/a.txt")
+        write(f"{self.root}/site/.well-known/acme")
+        write(f"{self.root}/site/below/a.txt")
+        write(f"{self.root}/app/.htrc", "capture echo\n")
+        write(f"{self.root}/appd/.htrc", "capture echo D\n")
+        write(f"{self.root}/appd/index.html")
+        write(f"{self.root}/broken/.htrc", "match\n    frobnicate\n")
+        write(f"{self.root}/broken/a.txt")
+        write(f"{self.root}/nf/.htrc", f"child notfound\n    exec {HANDLER}\n")
+
+    def test_htrc_index_file_and_dot_allow(self):
+        _, h = self.served("/site/")
+        self.assertEqual(h["X-Ash-File"], self.file("site/home.html"))
+        _, h = self.served("/site/.well-known/acme")
+        self.assertEqual(h["X-Ash-File"], self.file("site/.well-known/acme"))
+
+    def test_local_applies_only_in_its_directory(self):
+        self.assertEqual(self.served("/site/a.txt")[1]["X-Ash-via"], "local")
+        self.assertEqual(self.served("/site/below/a.txt")[1]["X-Ash-via"], "default")
+
+    def test_capture(self):
+        rest, h = self.served("/app/any/thing%20x?q")
+        self.assertEqual(rest, "any/thing%20x")
+        self.assertNotIn("X-Ash-File", h)
+        rest, _ = self.served("/app/")
+        self.assertEqual(rest, "")
+        # D: the directory itself is not captured.
+        _, h = self.served("/appd/")
+        self.assertEqual(h["X-Ash-File"], self.file("appd/index.html"))
+        self.assertEqual(self.served("/appd/x")[0], "x")
+
+    def test_broken_htrc_gives_500_in_its_subtree_only(self):
+        self.assertEqual(self.get("/broken/a.txt")[0], 500)
+        self.assertEqual(self.get("/broken/")[0], 500)
+        self.assertEqual(self.served("/a.txt")[1]["X-Ash-via"], "default")
+        self.launcher.wait_stderr("broken/.htrc:2")
+
+    def test_notfound_handler(self):
+        rest, h = self.served("/nf/missing/x")
+        self.assertEqual(rest, "nf/missing/x")
+        self.assertEqual(self.get("/missing")[0], 404)
+
+    def test_htrc_reread_when_changed(self):
+        self.assertEqual(self.served("/site/a.txt")[1]["X-Ash-via"], "local")
+        path = f"{self.root}/site/.htrc"
+        write(path, "match\n    filename *.txt\n    handler echo\n    xset via changed-and-longer\n")
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        self.assertEqual(self.served("/site/a.txt")[1]["X-Ash-via"], "changed-and-longer")
+        write(path, "nonsense\n")
+        self.assertEqual(self.get("/site/a.txt")[0], 500)
+
+
+class SocketTargetTest(DirplexTestCase):
+    def make_tree(self):
+        write(f"{self.root}/f.txt")
+        self.sock = os.path.join(self.tmp, "h.sock")
+        target = Launcher(["-l", f"h=unix:{self.sock}"], [HANDLER])
+        self.addCleanup(target.close)
+        target.wait_ready()
+        self.conf = f"socket there {self.sock}\nmatch\n    default\n    handler there\n"
+
+    def test_socket_target(self):
+        text = self.get("/f.txt")[2].decode()
+        self.assertIn("listen: h", text, self.launcher.stderr)
+        self.assertIn(f"X-Ash-File: {self.file('f.txt')}", text)
+
+
+class SymlinkTest(DirplexTestCase):
+    def make_tree(self):
+        outside = os.path.join(self.tmp, "outside")
+        write(f"{outside}/secret.txt", "secret")
+        write(f"{self.root}/in/real.txt")
+        os.symlink("../outside/secret.txt", f"{self.root}/out.txt")
+        os.symlink(outside, f"{self.root}/outdir")
+        os.symlink("/etc/passwd", f"{self.root}/passwd")
+        os.symlink("in/real.txt", f"{self.root}/inside.txt")
+        os.symlink("../in", f"{self.root}/in/loop")
+
+    def test_symlinks_leaving_root_refused(self):
+        self.assertEqual(self.get("/out.txt")[0], 404)
+        self.assertEqual(self.get("/outdir/secret.txt")[0], 404)
+        self.assertEqual(self.get("/passwd")[0], 404)
+
+    def test_symlinks_inside_root_followed(self):
+        _, h = self.served("/inside.txt")
+        self.assertEqual(h["X-Ash-File"], self.file("inside.txt"))
+        _, h = self.served("/in/loop/real.txt")
+        self.assertEqual(h["X-Ash-File"], self.file("in/loop/real.txt"))
+
+
+class FollowSymlinksTest(SymlinkTest):
+    conf = BASE_CONF + "follow-symlinks\n"
+
+    def test_symlinks_leaving_root_refused(self):
+        _, h = self.served("/out.txt")
+        self.assertEqual(h["X-Ash-File"], self.file("out.txt"))
+
+
+class ConfigErrorTest(ashdtest.TempDirTestCase):
+    def run_dirplex(self, conf):
+        path = os.path.join(self.tmp, "bad.rc")
+        write(path, conf)
+        import subprocess
+
+        p = subprocess.run([DIRPLEX, "-N", "-c", path, self.tmp], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=ashdtest.TIMEOUT, env={**os.environ, "ASHD_LOG": "stderr"})
+        return p.returncode, p.stderr.decode(), path
+
+    def test_errors_name_file_and_line(self):
+        for conf, line in (
+            ("match\n    handler x\nbogus\n", 3),
+            ("child x\n", 1),
+            ("match\n    filename *.c\n", 1),
+            ("child a\n    exec /bin/true\nchild a\n    exec /bin/true\n", 3),
+            ("capture x\n", 1),
+            ("match\n    handler x\n    set Bad:Name v\n", 3),
+            ("    indented\n", 1),
+        ):
+            rc, err, path = self.run_dirplex(conf)
+            self.assertEqual(rc, 1, conf)
+            self.assertIn(f"{path}:{line}:", err, conf)
+
+    def test_missing_config_file(self):
+        import subprocess
+
+        p = subprocess.run([DIRPLEX, "-N", "-c", os.path.join(self.tmp, "none"), self.tmp],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=ashdtest.TIMEOUT)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"none", p.stderr)
+
+
+class AtomicSwapTest(DirplexTestCase):
+    conf = """
+fchild cat
+    exec /bin/sh {tmp}/cat.sh
+child echo
+    exec {handler}
+match
+    default
+    handler cat
+"""
+
+    def make_tree(self):
+        for n in (1, 2):
+            write(f"{self.tmp}/release-{n}/index.html", f"index of release {n}")
+            write(f"{self.tmp}/release-{n}/part.txt", f"part of release {n}")
+        os.symlink("release-1", f"{self.tmp}/current")
+
+    def start(self, root=None):
+        DirplexTestCase.start(self, root=os.path.join(self.tmp, "current"))
+
+    def test_swap_under_concurrent_requests(self):
+        errors = []
+        seen = set()
+
+        def client():
+            try:
+                for _ in range(40):
+                    for target in ("/", "/part.txt"):
+                        status, _, body = self.get(target)
+                        # Each response is wholly one release's file.
+                        text = body.decode()
+                        what = "index" if target == "/" else "part"
+                        if status != 200 or text not in (f"{what} of release 1", f"{what} of release 2"):
+                            errors.append((target, status, text))
+                        seen.add(text[-1:])
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=client) for _ in range(3)]
+        for t in threads:
+            t.start()
+        tmp_link = f"{self.tmp}/current.new"
+        i = 0
+        # Swaps go on as long as any client still fetches.
+        while any(t.is_alive() for t in threads):
+            os.symlink(f"release-{1 + i % 2}", tmp_link)
+            os.rename(tmp_link, f"{self.tmp}/current")
+            i += 1
+        for t in threads:
+            t.join(ashdtest.TIMEOUT)
+        self.assertEqual(errors, [])
+        self.assertTrue(seen <= {"1", "2"} and seen, seen)
