@@ -86,13 +86,16 @@ class DemoTest(ashdtest.TempDirTestCase):
                 self.assertTrue(line, f"demo ended early: {seen.decode(errors='replace')}")
                 seen += b"\n" + line
             cert = os.path.join(ashdtest.BUILD, "demo", "cert.pem")
-            for url, extra in ((f"http://127.0.0.1:{ports[0]}/hello", []),
-                               (f"https://localhost:{ports[1]}/hello", ["--cacert", cert, "--resolve",
-                                                                        f"localhost:{ports[1]}:127.0.0.1"])):
+            for url, extra, want in (
+                (f"http://127.0.0.1:{ports[0]}/", [], b"ashd works"),
+                (f"http://127.0.0.1:{ports[0]}/docs/", [], b"notes.txt"),
+                (f"https://localhost:{ports[1]}/about", ["--cacert", cert, "--resolve",
+                                                           f"localhost:{ports[1]}:127.0.0.1"], b"About this demo"),
+            ):
                 out = subprocess.run(["curl", "-sS", "--max-time", "10", *extra, url], capture_output=True,
                                      timeout=20)
                 self.assertEqual(out.returncode, 0, out.stderr)
-                self.assertIn(b"rest: hello", out.stdout)
+                self.assertIn(want, out.stdout)
         finally:
             os.killpg(proc.pid, 15)
             proc.wait(timeout=ashdtest.TIMEOUT)
