@@ -125,14 +125,6 @@ static int run_persistent(Sendfile *s) {
         (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
         (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
 
-        /* The runtime reads up to HANDLER_BATCH datagrams per wake-up but
-         * leaves a forked handler's stdin as it came, blocking: the read after
-         * the last datagram would then wait for the next request, and bodies
-         * being written from the event loop would stall until it came. */
-        struct stat st;
-        if (fstat(STDIN_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
-                (void) fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-
         r = handler_new(event, &ho, &h);
         if (r < 0)
                 return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
