@@ -312,7 +312,12 @@ class SymlinkTest(DirplexTestCase):
 class FollowSymlinksTest(SymlinkTest):
     conf = BASE_CONF + "follow-symlinks\n"
 
+    # Replaces the refusal test of SymlinkTest: with follow-symlinks the
+    # same links are served.
     def test_symlinks_leaving_root_refused(self):
+        self.test_symlinks_leaving_root_followed_when_allowed()
+
+    def test_symlinks_leaving_root_followed_when_allowed(self):
         _, h = self.served("/out.txt")
         self.assertEqual(h["X-Ash-File"], self.file("out.txt"))
 
