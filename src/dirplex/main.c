@@ -80,8 +80,12 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         dirplex_serve(userdata, req, resp_fd);
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+/* dirplex starts its children from the event loop. */
+static int setup_loop(sd_event *event, void *userdata) {
+        Dirplex *d = userdata;
+
+        d->event = event;
+        return 0;
 }
 
 int main(int argc, char **argv) {
@@ -92,12 +96,9 @@ int main(int argc, char **argv) {
         };
         static Dirplex d;
         HandlerOptions ho = {.on_request = on_request, .userdata = &d};
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(handler_freep) Handler *h = NULL;
         const char *configs[DIRPLEX_GLOBALS_MAX];
         size_t n_configs = 0;
         bool no_global = false;
-        sigset_t mask;
         int c, r;
 
         log_open(NULL, LOG_INFO);
@@ -136,29 +137,7 @@ int main(int argc, char **argv) {
         if (!no_global && load_global(&d, DIRPLEX_GLOBAL_CONF, true) < 0)
                 return 1;
 
-        /* SIGCHLD blocked: sd-event reaps exec and transient children. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGCHLD);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-
-        r = sd_event_default(&event);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to allocate event loop: %m"), 1;
-        d.event = event;
-        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
-
-        r = handler_new(event, &ho, &h);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
-
-        sd_notify(0, "READY=1\nSTATUS=serving");
-        r = sd_event_loop(event);
-        sd_notify(0, "STOPPING=1");
-        h = handler_free(h);
+        r = handler_run(&ho, setup_loop);
         htrc_flush(&d);
         for (size_t i = 0; i < d.n_globals; i++)
                 dirconf_free(d.globals[i]);

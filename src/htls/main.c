@@ -32,40 +32,11 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         (void) htls_serve(userdata, r, fd);
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
 /* Serves requests until the upstream closes fd 0 or a signal says stop. */
 static int run_persistent(HtlsOptions *o) {
         HandlerOptions ho = {.on_request = on_request, .userdata = o};
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(handler_freep) Handler *h = NULL;
-        sigset_t mask;
-        int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-
-        r = sd_event_default(&event);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to allocate an event loop: %m");
-        r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to watch signals: %m");
-
-        r = handler_new(event, &ho, &h);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m");
-
-        (void) sd_notify(0, "READY=1\nSTATUS=serving");
-        r = sd_event_loop(event);
-        (void) sd_notify(0, "STOPPING=1");
-        return r;
+        return handler_run(&ho, NULL) == 0 ? 0 : -EIO;
 }
 
 /* One request from argv and the environment, answered on stdout. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -352,4 +353,41 @@ char *const *handler_listen_names(const Handler *h, size_t *ret_n) {
         if (ret_n)
                 *ret_n = h->n_listeners;
         return h->names;
+}
+
+static int handler_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+int handler_run(const HandlerOptions *options, handler_setup_fn setup) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(handler_freep) Handler *h = NULL;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_errno(LOG_ERR, -errno, "Failed to block signals: %m"), 1;
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to allocate the event loop: %m"), 1;
+        if ((r = sd_event_add_signal(event, NULL, SIGTERM, handler_on_signal, NULL)) < 0 ||
+            (r = sd_event_add_signal(event, NULL, SIGINT, handler_on_signal, NULL)) < 0)
+                return log_errno(LOG_ERR, r, "Failed to watch signals: %m"), 1;
+        if (setup && setup(event, options->userdata) < 0)
+                return 1;
+
+        r = handler_new(event, options, &h);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
+
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving");
+        r = sd_event_loop(event);
+        (void) sd_notify(false, "STOPPING=1");
+        return r < 0 ? 1 : r;
 }

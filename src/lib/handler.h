@@ -60,3 +60,16 @@ size_t handler_connections(const Handler *h);
 /* The activated sockets' names (LISTEN_FDNAMES), for programs that treat
  * sockets differently by name (NULL if systemd gave none); n through ret_n. */
 char *const *handler_listen_names(const Handler *h, size_t *ret_n);
+
+/* Called by handler_run() once the event loop exists and before the runtime
+ * starts, for the program's own sources; a negative return stops the
+ * program. */
+typedef int (*handler_setup_fn)(sd_event *event, void *userdata);
+
+/* The whole life of a persistent handler program, the same for every one:
+ * SIGPIPE ignored; SIGTERM and SIGINT end the loop cleanly; SIGCHLD blocked
+ * so that sd-event reaps children; the default event loop; setup (if not
+ * NULL) with options->userdata; the runtime; READY=1; the loop until fd 0
+ * closes or a signal comes; STOPPING=1. Set-up failures are logged. Returns
+ * the exit status: 0, or 1 when something failed. */
+int handler_run(const HandlerOptions *options, handler_setup_fn setup);

@@ -48,10 +48,6 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         serve_request(userdata, r, resp_fd);
 }
 
-static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(source), 0);
-}
-
 /* Loads what typing needs once, before the first request: the mime.types
  * table and libmagic's database. Either may be missing; typing then falls
  * back to the other, and to application/octet-stream. */
@@ -105,37 +101,23 @@ static int run_transient(Sendfile *s, int argc, char **argv) {
         return 0;
 }
 
+/* Bodies that cannot be written at once finish from the event loop. */
+static int setup_persistent(sd_event *event, void *userdata) {
+        Sendfile *s = userdata;
+
+        s->event = event;
+        return 0;
+}
+
 static int run_persistent(Sendfile *s) {
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(handler_freep) Handler *h = NULL;
         HandlerOptions ho = {.on_request = on_request, .userdata = s};
-        sigset_t mask;
         int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
         raise_fd_limit();
-
-        r = sd_event_default(&event);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to allocate the event loop: %m"), 1;
-        s->event = event;
-        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
-
-        r = handler_new(event, &ho, &h);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
-
-        sd_notify(0, "READY=1\nSTATUS=serving");
-        r = sd_event_loop(event);
-        sd_notify(0, "STOPPING=1");
-        /* Bodies still being written are dropped with the loop. */
-        h = handler_free(h);
+        r = handler_run(&ho, setup_persistent);
+        /* Bodies still being written were dropped with the loop. */
         s->event = NULL;
-        return r < 0 ? 1 : 0;
+        return r;
 }
 
 int main(int argc, char **argv) {

@@ -56,9 +56,10 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
                 return;
         }
 
-        n = snprintf(head, sizeof(head),
-                     "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %llu\r\n\r\n",
-                     length);
+        n = snprintf(
+                head, sizeof(head),
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %llu\r\n\r\n",
+                length);
         if (write(fd, head, n) != n)
                 return;
         off_t off = offset;
@@ -70,16 +71,8 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         }
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
 int main(int argc, char **argv) {
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(handler_freep) Handler *h = NULL;
         HandlerOptions ho = {.on_request = on_request};
-        sigset_t mask;
-        int r;
 
         log_open(NULL, LOG_INFO);
         for (int i = 1; i < argc; i++) {
@@ -88,16 +81,5 @@ int main(int argc, char **argv) {
                 else if (streq(argv[i], "--no-fd"))
                         no_fd = true;
         }
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        if (sd_event_default(&event) < 0)
-                return 1;
-        sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        r = handler_new(event, &ho, &h);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
-        sd_notify(0, "READY=1");
-        return sd_event_loop(event) < 0 ? 1 : 0;
+        return handler_run(&ho, NULL);
 }

@@ -227,19 +227,12 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         }
 }
 
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 {"upstream-user", required_argument, NULL, 'u'},
                 {},
         };
         HandlerOptions ho = {.on_request = on_request};
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(handler_freep) Handler *h = NULL;
-        sigset_t mask;
         int c, r;
 
         log_open(NULL, LOG_INFO);
@@ -250,25 +243,7 @@ int main(int argc, char **argv) {
                         return 2;
         }
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        signal(SIGPIPE, SIG_IGN);
-
-        r = sd_event_default(&event);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to allocate event loop: %m"), 1;
-        sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
-
-        r = handler_new(event, &ho, &h);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
-
-        sd_notify(0, "READY=1\nSTATUS=serving");
-        r = sd_event_loop(event);
-        sd_notify(0, "STOPPING=1");
+        r = handler_run(&ho, NULL);
         hung_release_all();
-        return r < 0 ? 1 : r;
+        return r;
 }
