@@ -125,9 +125,9 @@ Conn *conn_free(Conn *c) {
         if (c->next)
                 c->next->prev = c->prev;
         s->n_conns--;
-        free(c->in);
-        free(c->rhead);
-        free(c->out);
+        server_buffer_put(s, BUFFER_LARGE, c->in);
+        server_buffer_put(s, BUFFER_LARGE, c->rhead);
+        server_buffer_put(s, BUFFER_SMALL, c->out);
         free(c);
         server_conn_closed(s);
         return NULL;
@@ -201,7 +201,7 @@ static ssize_t conn_recv(Conn *c, char *buf, size_t len) {
  * head plus one chunk at a time. */
 static int conn_out_append(Conn *c, const char *data, size_t len) {
         if (!c->out) {
-                c->out = malloc(CONN_OUT_SIZE);
+                c->out = server_buffer_get(c->server, BUFFER_SMALL);
                 if (!c->out)
                         return -ENOMEM;
                 c->out_pos = c->out_len = 0;
@@ -302,7 +302,7 @@ static void conn_exchange_done(Conn *c) {
         if (!c->logged)
                 access_log_entry(c);
         conn_end_exchange_io(c);
-        free(c->rhead);
+        server_buffer_put(s, BUFFER_LARGE, c->rhead);
         c->rhead = NULL;
         /* They point into the in buffer, which is about to change: nothing
          * of this request may show up in the next one's log entry. */
@@ -328,9 +328,9 @@ static void conn_exchange_done(Conn *c) {
         c->state = CONN_READ_HEAD;
         if (rest == 0) {
                 /* Idle: give the buffers back. */
-                free(c->in);
+                server_buffer_put(s, BUFFER_LARGE, c->in);
                 c->in = NULL;
-                free(c->out);
+                server_buffer_put(s, BUFFER_SMALL, c->out);
                 c->out = NULL;
                 timer_set(c, TIMER_IDLE);
         } else
@@ -397,7 +397,7 @@ static ssize_t conn_read(Conn *c) {
         ssize_t n;
 
         if (!c->in) {
-                c->in = malloc(CONN_IN_SIZE);
+                c->in = server_buffer_get(c->server, BUFFER_LARGE);
                 if (!c->in)
                         return -ENOMEM;
         }
@@ -762,7 +762,7 @@ static void conn_read_response(Conn *c) {
 
         if (!c->resp_head_done) {
                 if (!c->rhead) {
-                        c->rhead = malloc(HTTP_HEAD_MAX);
+                        c->rhead = server_buffer_get(c->server, BUFFER_LARGE);
                         if (!c->rhead) {
                                 conn_fail(c, 500);
                                 return;

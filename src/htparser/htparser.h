@@ -36,6 +36,16 @@ typedef enum TimerKind {
 } TimerKind;
 
 typedef struct Server Server;
+
+/* Buffers are reused across requests and connections rather than
+ * allocated for each: BUFFER_LARGE holds a request or response head
+ * (CONN_IN_SIZE, HTTP_HEAD_MAX), BUFFER_SMALL the bytes on their way out. */
+typedef enum BufferKind {
+        BUFFER_LARGE,
+        BUFFER_SMALL,
+        _BUFFER_KIND_MAX,
+} BufferKind;
+#define BUFFER_POOL_MAX 64 /* free buffers kept per kind; more are freed */
 typedef struct Conn Conn;
 
 /* Connections waiting in one state, in the order their deadlines expire:
@@ -90,6 +100,8 @@ struct Server {
         bool has_tls_listener;
         TlsConfig *tls;
         Stats stats;
+        void *pool[_BUFFER_KIND_MAX][BUFFER_POOL_MAX];
+        size_t pool_len[_BUFFER_KIND_MAX];
         char date[30]; /* cached IMF-fixdate */
         time_t date_time;
 };
@@ -98,6 +110,9 @@ struct Server {
 const char *server_date(Server *s);
 void server_conn_closed(Server *s);
 void server_update_status(Server *s);
+void *server_buffer_get(Server *s, BufferKind kind);
+void server_buffer_put(Server *s, BufferKind kind, void *buffer);
+void server_buffers_free(Server *s);
 int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 void server_drain(Server *s);
 int server_add_cert(Server *s, const char *cert, const char *key);

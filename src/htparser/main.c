@@ -253,6 +253,7 @@ static void server_done(Server *s) {
                 conn_free(s->conns);
         timers_done(s);
         listen_done(s);
+        server_buffers_free(s);
         upstream_free(s->root);
         tls_config_unref(s->tls);
         for (size_t i = 0; i < s->n_certs; i++) {

@@ -142,3 +142,28 @@ int server_load_tls(Server *s) {
         s->tls = config;
         return 0;
 }
+
+_Static_assert(CONN_IN_SIZE == HTTP_HEAD_MAX, "one large buffer kind serves both heads");
+
+void *server_buffer_get(Server *s, BufferKind kind) {
+        if (s->pool_len[kind] > 0)
+                return s->pool[kind][--s->pool_len[kind]];
+        return malloc(kind == BUFFER_LARGE ? CONN_IN_SIZE : CONN_OUT_SIZE);
+}
+
+void server_buffer_put(Server *s, BufferKind kind, void *buffer) {
+        if (!buffer)
+                return;
+        /* A burst of connections should not pin its memory for ever. */
+        if (s->pool_len[kind] == BUFFER_POOL_MAX) {
+                free(buffer);
+                return;
+        }
+        s->pool[kind][s->pool_len[kind]++] = buffer;
+}
+
+void server_buffers_free(Server *s) {
+        for (int k = 0; k < _BUFFER_KIND_MAX; k++)
+                while (s->pool_len[k] > 0)
+                        free(s->pool[k][--s->pool_len[k]]);
+}
