@@ -812,7 +812,8 @@ static void conn_read_response(Conn *c) {
 
         /* One read per wake-up, and only when the client has taken the last. */
         if (c->out_len > c->out_pos) {
-                sd_event_source_set_io_events(c->resp_io, c->body_pending > 0 ? EPOLLOUT : 0);
+                if (c->resp_io)
+                        sd_event_source_set_io_events(c->resp_io, c->body_pending > 0 ? EPOLLOUT : 0);
                 return;
         }
         if (c->rhead_len > c->rhead_pos) {
