@@ -315,13 +315,18 @@ class ReloadTest(ashdtest.TempDirTestCase):
         self.patplex = Launcher(["-l", f"root=unix:{sock}"], [PATPLEX, "-N", self.conf_path])
         self.addCleanup(self.patplex.close)
         self.patplex.wait_ready()
+        # Taken now, so that reload() cannot mistake it for a reload's.
+        self.patplex.wait_notify("READY=1")
         front = Launcher(["-l", "http=tcp:127.0.0.1:0"], [HTPARSER, "--root-socket", sock])
         self.addCleanup(front.close)
         front.wait_ready()
         self.addr = front.address("http")
 
     def write_conf(self, version, extra=""):
-        write(self.conf_path, RELOAD_CONF.format(handler=HANDLER, version=version) + extra)
+        # Replaced whole, as an operator's editor or package does, so that a
+        # reload never reads half a file.
+        write(self.conf_path + ".new", RELOAD_CONF.format(handler=HANDLER, version=version) + extra)
+        os.rename(self.conf_path + ".new", self.conf_path)
 
     def served(self, target):
         status, body = http_get(self.addr, target)

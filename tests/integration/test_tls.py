@@ -51,6 +51,8 @@ class TlsTest(ashdtest.TempDirTestCase):
         )
         self.addCleanup(launcher.close)
         launcher.wait_ready()
+        # Taken now, so that a reload's READY=1 cannot be confused with it.
+        launcher.wait_notify("READY=1")
         self.launcher = launcher
         self.port = launcher.address("https")[1]
         return launcher
