@@ -65,6 +65,7 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 {"upstream-user", required_argument, NULL, 'u'},
+                HANDLER_IDLE_EXIT_OPTION,
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -78,6 +79,12 @@ int main(int argc, char **argv) {
                 switch (c) {
                 case 'u':
                         ho.upstream_user = optarg;
+                        break;
+                case HANDLER_OPT_IDLE_EXIT:
+                        if (handler_parse_idle_exit(optarg, &ho.idle_exit_usec) < 0) {
+                                fprintf(stderr, "htactivate: --idle-exit takes seconds, not %s\n", optarg);
+                                return 2;
+                        }
                         break;
                 case 'h':
                         usage(stdout);

@@ -9,7 +9,8 @@ typedef struct HtlsOptions {
         /* The directory listed when a request has no X-Ash-File header
          * (-d); NULL: such a request is a configuration error, 500. */
         const char *directory;
-        unsigned listing_flags; /* LISTING_SHOW_HIDDEN with -a */
+        unsigned listing_flags;  /* LISTING_SHOW_HIDDEN with -a */
+        uint64_t idle_exit_usec; /* --idle-exit, persistent mode */
 } HtlsOptions;
 
 /* Answers one request on the response socket fd (which stays the caller's).

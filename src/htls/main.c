@@ -34,7 +34,7 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
 
 /* Serves requests until the upstream closes fd 0 or a signal says stop. */
 static int run_persistent(HtlsOptions *o) {
-        HandlerOptions ho = {.on_request = on_request, .userdata = o};
+        HandlerOptions ho = {.on_request = on_request, .userdata = o, .idle_exit_usec = o->idle_exit_usec};
 
         return handler_run(&ho, NULL) == 0 ? 0 : -EIO;
 }
@@ -65,13 +65,24 @@ int main(int argc, char **argv) {
 
         /* '+': stop at METHOD, so that a rest string starting with '-'
          * is never taken for an option. */
-        while ((c = getopt(argc, argv, "+d:ah")) >= 0)
+        static const struct option options[] = {
+                HANDLER_IDLE_EXIT_OPTION,
+                {},
+        };
+
+        while ((c = getopt_long(argc, argv, "+d:ah", options, NULL)) >= 0)
                 switch (c) {
                 case 'd':
                         o.directory = optarg;
                         break;
                 case 'a':
                         o.listing_flags |= LISTING_SHOW_HIDDEN;
+                        break;
+                case HANDLER_OPT_IDLE_EXIT:
+                        if (handler_parse_idle_exit(optarg, &o.idle_exit_usec) < 0) {
+                                fprintf(stderr, "htls: --idle-exit takes seconds, not %s\n", optarg);
+                                return 2;
+                        }
                         break;
                 case 'h':
                         usage(stdout);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,6 +47,13 @@ struct Handler {
         char **names;
         Connection *connections;
         size_t n_connections;
+        /* Idle exit: the time of the last request, work still held by the
+         * program, and whether the drain before exiting has begun. */
+        uint64_t idle_exit_usec;
+        uint64_t last_request;
+        unsigned holds;
+        bool draining;
+        sd_event_source *idle_timer;
         /* One receive buffer for every connection: the loop is single-threaded
          * and a request is decoded out of it before the next read. */
         char buffer[REQ_DATAGRAM_MAX];
@@ -98,8 +107,16 @@ static int connection_receive_one(Connection *c) {
                 return 1;
         }
 
+        (void) sd_event_now(h->event, CLOCK_MONOTONIC, &h->last_request);
         h->on_request(h, TAKE_PTR(req), TAKE_FD(resp_fd), h->userdata);
         return 1;
+}
+
+/* Ends the loop once a drain is complete: every upstream connection read to
+ * its end and no work held. */
+static void handler_maybe_done(Handler *h) {
+        if (h->draining && h->n_connections == 0 && h->holds == 0)
+                (void) sd_event_exit(h->event, 0);
 }
 
 static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -123,9 +140,10 @@ static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *use
         if (r != -EPIPE && r != -ECONNRESET)
                 log_fields(LOG_WARNING, NULL, "Upstream connection failed: %s", strerror(-r));
         connection_free(c);
-        if (is_stdin)
+        if (is_stdin && !h->draining)
                 /* ashd style: the parent closing our stdin means we are done. */
                 return sd_event_exit(h->event, 0);
+        handler_maybe_done(h);
         return 0;
 }
 
@@ -335,6 +353,7 @@ Handler *handler_free(Handler *h) {
         }
         free(h->listeners);
         strv_free(h->names);
+        sd_event_source_disable_unref(h->idle_timer);
         sd_event_unref(h->event);
         free(h);
         return NULL;
@@ -385,9 +404,79 @@ int handler_run(const HandlerOptions *options, handler_setup_fn setup) {
         r = handler_new(event, options, &h);
         if (r < 0)
                 return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
+        if (options->idle_exit_usec > 0 && (r = handler_set_idle_exit(h, options->idle_exit_usec)) < 0)
+                return log_errno(LOG_ERR, r, "Failed to set up the idle timer: %m"), 1;
+        if (options->ret_handler)
+                *options->ret_handler = h;
 
         (void) sd_notify(false, "READY=1\nSTATUS=Serving");
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
         return r < 0 ? 1 : r;
+}
+
+void handler_hold(Handler *h) {
+        h->holds++;
+}
+
+void handler_release(Handler *h) {
+        assert(h->holds > 0);
+        h->holds--;
+        handler_maybe_done(h);
+}
+
+/* Idle for long enough: stop taking new work without losing any. After
+ * shutdown(SHUT_RD) an upstream's next datagram fails with EPIPE, which
+ * its client takes as "reconnect and resend" (reaching our successor
+ * through the listening socket systemd keeps), while what it already sent
+ * is still read and served here before the connection ends. */
+static void handler_drain(Handler *h) {
+        log_fields(LOG_INFO, NULL, "Idle, exiting");
+        h->draining = true;
+        handler_stop_accepting(h);
+        for (Connection *c = h->connections; c; c = c->next)
+                (void) shutdown(c->fd, SHUT_RD);
+        handler_maybe_done(h);
+}
+
+static int handler_idle_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        Handler *h = userdata;
+        uint64_t due = h->last_request + h->idle_exit_usec, next;
+
+        if (h->holds == 0 && usec >= due) {
+                handler_drain(h);
+                return 0;
+        }
+        /* A request came meanwhile (look again when the quiet could be long
+         * enough), or work is still held (look again a period later). */
+        next = usec >= due ? usec + h->idle_exit_usec : due;
+        if (sd_event_source_set_time(s, next) < 0)
+                return 0;
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+int handler_set_idle_exit(Handler *h, uint64_t usec) {
+        int r;
+
+        h->idle_exit_usec = usec;
+        h->idle_timer = sd_event_source_disable_unref(h->idle_timer);
+        if (usec == 0)
+                return 0;
+        r = sd_event_now(h->event, CLOCK_MONOTONIC, &h->last_request);
+        if (r < 0)
+                return r;
+        return sd_event_add_time(h->event, &h->idle_timer, CLOCK_MONOTONIC, h->last_request + usec,
+                                 usec / 20, handler_idle_check, h);
+}
+
+int handler_parse_idle_exit(const char *s, uint64_t *ret_usec) {
+        char *end;
+        double d;
+
+        errno = 0;
+        d = strtod(s, &end);
+        if (errno || end == s || *end || !(d > 0) || d > 86400.0 * 365)
+                return -EINVAL;
+        *ret_usec = (uint64_t) (d * 1e6);
+        return 0;
 }

@@ -43,6 +43,11 @@ typedef struct HandlerOptions {
         const char *upstream_user;
         handler_request_fn on_request;
         void *userdata;
+        /* handler_run() only: exit after this long without a request (see
+         * handler_set_idle_exit); 0: never. */
+        uint64_t idle_exit_usec;
+        /* handler_run() only: where to store the Handler for handler_hold(). */
+        Handler **ret_handler;
 } HandlerOptions;
 
 /* Sets up the sources from fd 0 and LISTEN_FDS (which it consumes). Returns
@@ -73,3 +78,23 @@ typedef int (*handler_setup_fn)(sd_event *event, void *userdata);
  * closes or a signal comes; STOPPING=1. Set-up failures are logged. Returns
  * the exit status: 0, or 1 when something failed. */
 int handler_run(const HandlerOptions *options, handler_setup_fn setup);
+
+/* Idle exit (--idle-exit): when no request has arrived for usec and no work
+ * is held, the handler stops accepting, shuts the reading side of every
+ * upstream connection (their next datagram fails with EPIPE, so the sender
+ * reconnects and resends to the next activated instance), serves what was
+ * already queued, and ends the loop with 0. 0 turns it off. */
+int handler_set_idle_exit(Handler *h, uint64_t usec);
+/* For requests that finish after their callback returned (a body still
+ * being written, a child still running): idle exit waits for each hold to
+ * be released. */
+void handler_hold(Handler *h);
+void handler_release(Handler *h);
+
+/* The --idle-exit option every persistent handler takes, for getopt_long. */
+#define HANDLER_OPT_IDLE_EXIT 0x1d1e
+#define HANDLER_IDLE_EXIT_OPTION \
+        { "idle-exit", required_argument, NULL, HANDLER_OPT_IDLE_EXIT }
+
+/* Parses an --idle-exit argument (seconds, fractions allowed) into usec. */
+int handler_parse_idle_exit(const char *s, uint64_t *ret_usec);

@@ -79,6 +79,7 @@ static int setup_loop(sd_event *event, void *userdata) {
 int main(int argc, char **argv) {
         static const struct option options[] = {
                 {"upstream-user", required_argument, NULL, 'u'},
+                HANDLER_IDLE_EXIT_OPTION,
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -94,6 +95,12 @@ int main(int argc, char **argv) {
                         break;
                 case 'u':
                         ho.upstream_user = optarg;
+                        break;
+                case HANDLER_OPT_IDLE_EXIT:
+                        if (handler_parse_idle_exit(optarg, &ho.idle_exit_usec) < 0) {
+                                fprintf(stderr, "patplex: --idle-exit takes seconds, not %s\n", optarg);
+                                return 2;
+                        }
                         break;
                 case 'h':
                         usage(stdout);

@@ -41,6 +41,8 @@ Body *body_free(Body *b) {
         if (b->io) {
                 sd_event_source_disable_unref(b->io);
                 b->sendfile->writers--;
+                if (b->sendfile->handler)
+                        handler_release(b->sendfile->handler);
         }
         sd_event_source_disable_unref(b->timer);
         safe_close(b->sock);
@@ -140,6 +142,9 @@ int body_send(Body *b) {
         if (r < 0)
                 return r;
         s->writers++;
+        /* An idle exit waits for this body (released in body_free). */
+        if (s->handler)
+                handler_hold(s->handler);
         r = sd_event_add_time_relative(s->event, &b->timer, CLOCK_MONOTONIC, WRITER_IDLE_USEC, 0, on_idle,
                                        b);
         if (r < 0)

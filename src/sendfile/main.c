@@ -110,7 +110,12 @@ static int setup_persistent(sd_event *event, void *userdata) {
 }
 
 static int run_persistent(Sendfile *s) {
-        HandlerOptions ho = {.on_request = on_request, .userdata = s};
+        HandlerOptions ho = {
+                .on_request = on_request,
+                .userdata = s,
+                .idle_exit_usec = s->idle_exit_usec,
+                .ret_handler = &s->handler,
+        };
         int r;
 
         raise_fd_limit();
@@ -122,6 +127,7 @@ static int run_persistent(Sendfile *s) {
 
 int main(int argc, char **argv) {
         static const struct option options[] = {
+                HANDLER_IDLE_EXIT_OPTION,
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -138,6 +144,12 @@ int main(int argc, char **argv) {
                         break;
                 case 'f':
                         s.file = optarg;
+                        break;
+                case HANDLER_OPT_IDLE_EXIT:
+                        if (handler_parse_idle_exit(optarg, &s.idle_exit_usec) < 0) {
+                                fprintf(stderr, "sendfile: --idle-exit takes seconds, not %s\n", optarg);
+                                return 2;
+                        }
                         break;
                 case 'h':
                         help();

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-event.h>
 
+#include "handler.h"
 #include "mime.h"
 #include "range.h"
 #include "request.h"
@@ -32,6 +33,8 @@ typedef struct Sendfile {
         uint64_t boundary_seed;
         uint64_t responses;
         size_t writers;
+        uint64_t idle_exit_usec; /* --idle-exit */
+        Handler *handler;        /* persistent mode: bodies in flight hold it */
 } Sendfile;
 
 /* mimetype.c: the Content-Type of a file, into buf: the override if any,

@@ -124,10 +124,12 @@ int main(int argc, char **argv) {
         static const struct option longopts[] = {
                 {"user-dir", required_argument, NULL, OPT_USER_DIR},
                 {"upstream-user", required_argument, NULL, OPT_UPSTREAM_USER},
+                HANDLER_IDLE_EXIT_OPTION,
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         UserplexOptions *o = &userplex.options;
+        uint64_t idle_exit = 0;
         char *end;
         unsigned long n;
         int c, r;
@@ -163,6 +165,12 @@ int main(int argc, char **argv) {
                 case OPT_UPSTREAM_USER:
                         o->upstream_user = optarg;
                         break;
+                case HANDLER_OPT_IDLE_EXIT:
+                        if (handler_parse_idle_exit(optarg, &idle_exit) < 0) {
+                                fprintf(stderr, "userplex: --idle-exit takes seconds, not %s\n", optarg);
+                                return 2;
+                        }
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -179,6 +187,7 @@ int main(int argc, char **argv) {
                 .upstream_user = o->upstream_user,
                 .on_request = on_request,
                 .userdata = &userplex,
+                .idle_exit_usec = idle_exit,
         };
         r = handler_run(&ho, setup);
         users_clear(&userplex);
