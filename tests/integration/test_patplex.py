@@ -377,3 +377,30 @@ class ReloadTest(ashdtest.TempDirTestCase):
         self.assertEqual(done, [True])
         self.assertEqual(failures, [])
         self.assertIn("X-Ash-version: 5", self.served("/a/z"))
+
+
+class IncludeTest(PatplexTestCase):
+    """include PATTERN: files matched relative to the including file, in
+    sorted order, their stanzas as if written in place."""
+
+    conf = """
+child echo
+    exec {handler}
+include conf.d/*.conf
+match
+    default
+    handler echo
+    xset via fallback
+"""
+
+    def setUp(self):
+        super().setUp()
+        os.mkdir(os.path.join(self.tmp, "conf.d"))
+        write(os.path.join(self.tmp, "conf.d", "20-b.conf"), "match\n    point ^b/\n    handler echo\n    xset via b\n")
+        write(os.path.join(self.tmp, "conf.d", "10-a.conf"), "match\n    point ^a/\n    handler echo\n    xset via a\n")
+        self.start()
+
+    def test_included_stanzas_apply(self):
+        self.assertEqual(self.via("/a/x"), "a")
+        self.assertEqual(self.via("/b/x"), "b")
+        self.assertEqual(self.via("/c/x"), "fallback")
