@@ -37,7 +37,7 @@ void htrc_flush(Dirplex *d);
 
 /* forward.c: hands req to h (a child, fchild or socket); owns neither req
  * nor resp_fd. Returns -errno when the handler cannot take it (503). */
-int dirplex_dispatch(Dirplex *d, DirHandler *h, const Request *req, int resp_fd);
+int dirplex_dispatch(Dirplex *d, Target *h, const Request *req, int resp_fd);
 
 /* walk.c: serves one request; owns req and resp_fd. */
 void dirplex_serve(Dirplex *d, Request *req, int resp_fd);

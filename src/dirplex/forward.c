@@ -12,12 +12,12 @@ static int on_transient_exit(sd_event_source *s, const siginfo_t *si, void *user
         return 0;
 }
 
-int dirplex_dispatch(Dirplex *d, DirHandler *h, const Request *req, int resp_fd) {
+int dirplex_dispatch(Dirplex *d, Target *h, const Request *req, int resp_fd) {
         pid_t pid;
         int r;
 
         switch (h->kind) {
-        case DIR_HANDLER_FCHILD:
+        case TARGET_FCHILD:
                 r = transient_spawn(h->argv, req, resp_fd, &pid);
                 if (r < 0)
                         return r;
@@ -27,14 +27,14 @@ int dirplex_dispatch(Dirplex *d, DirHandler *h, const Request *req, int resp_fd)
                         log_errno(LOG_WARNING, r, "Cannot watch transient handler %s (pid %d): %m", h->name,
                                   (int) pid);
                 return 0;
-        case DIR_HANDLER_CHILD:
+        case TARGET_CHILD:
                 if (!h->upstream) {
                         r = upstream_new_exec(d->event, h->argv, &h->upstream);
                         if (r < 0)
                                 return r;
                 }
                 return upstream_send(h->upstream, req, resp_fd);
-        case DIR_HANDLER_SOCKET:
+        case TARGET_SOCKET:
                 if (!h->upstream) {
                         r = upstream_new_socket(d->event, h->path, UPSTREAM_UID_ANY, &h->upstream);
                         if (r < 0)

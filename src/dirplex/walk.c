@@ -81,7 +81,7 @@ static void answer(Walk *w, int status, const char *message) {
 }
 
 /* Hands the request to h, rest string and headers already set. */
-static void forward(Walk *w, DirHandler *h) {
+static void forward(Walk *w, Target *h) {
         int r = dirplex_dispatch(w->d, h, w->req, w->resp_fd);
 
         if (r < 0) {
@@ -91,7 +91,7 @@ static void forward(Walk *w, DirHandler *h) {
 }
 
 static void not_found(Walk *w) {
-        DirHandler *h;
+        Target *h;
 
         build_chain(w);
         h = dirmap_handler(w->chain, w->n_chain, "notfound");
@@ -103,7 +103,7 @@ static void not_found(Walk *w) {
 }
 
 static void forward_named(Walk *w, const char *name) {
-        DirHandler *h = dirmap_handler(w->chain, w->n_chain, name);
+        Target *h = dirmap_handler(w->chain, w->n_chain, name);
 
         if (!h) {
                 log_error("No handler named %s is defined for %s", name, *w->rel ? w->rel : "/");

@@ -513,3 +513,15 @@ int conf_fail(ConfReader *r, const ConfLine *line, const char *fmt, ...) {
 const char *conf_error(const ConfReader *r) {
         return r->has_message ? r->message : NULL;
 }
+
+int conf_next_indented(ConfReader *r, const ConfLine **ret) {
+        int k = conf_next(r, ret);
+
+        if (k <= 0)
+                return k;
+        if (!(*ret)->indented) {
+                conf_unread(r);
+                return 0;
+        }
+        return 1;
+}

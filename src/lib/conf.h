@@ -46,6 +46,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ConfReader *, conf_free);
  * the end, or -errno with conf_error() saying "FILE:LINE: what was wrong";
  * after an error every later call returns it again. */
 int conf_next(ConfReader *r, const ConfLine **ret);
+/* Like conf_next(), for the follow-up lines of a stanza: returns 1 with the
+ * next line only if it is indented; an unindented one is left for the next
+ * conf_next() and 0 returned. */
+int conf_next_indented(ConfReader *r, const ConfLine **ret);
 /* Makes the line last returned by conf_next() come again from the next call,
  * so that a stanza parser can stop at the next unindented line. */
 void conf_unread(ConfReader *r);

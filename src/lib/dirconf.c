@@ -7,21 +7,6 @@
 
 #include "dirconf.h"
 
-static char **strv_copy(char *const *l, size_t n) {
-        char **c = calloc(n + 1, sizeof(char *));
-
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                c[i] = strdup(l[i]);
-                if (!c[i]) {
-                        strv_free(c);
-                        return NULL;
-                }
-        }
-        return c;
-}
-
 /* Appends copies of l[0..n) to *list (which may be NULL). */
 static int strv_extend(char ***list, char *const *l, size_t n) {
         size_t have = 0;
@@ -43,13 +28,6 @@ static int strv_extend(char ***list, char *const *l, size_t n) {
         return 0;
 }
 
-static void dir_handler_done(DirHandler *h) {
-        free(h->name);
-        strv_free(h->argv);
-        free(h->path);
-        upstream_free(h->upstream);
-}
-
 static void dir_match_done(DirMatch *m) {
         strv_free(m->filenames);
         strv_free(m->pathnames);
@@ -61,7 +39,7 @@ DirConf *dirconf_free(DirConf *c) {
         if (!c)
                 return NULL;
         for (size_t i = 0; i < c->n_handlers; i++)
-                dir_handler_done(&c->handlers[i]);
+                target_done(&c->handlers[i]);
         free(c->handlers);
         for (size_t i = 0; i < c->n_matches; i++)
                 dir_match_done(&c->matches[i]);
@@ -74,86 +52,9 @@ DirConf *dirconf_free(DirConf *c) {
         return NULL;
 }
 
-/* The next line if it is indented (1), else 0 with the line put back. */
-static int next_indented(ConfReader *r, const ConfLine **ret) {
-        int k = conf_next(r, ret);
-
-        if (k <= 0)
-                return k;
-        if (!(*ret)->indented) {
-                conf_unread(r);
-                return 0;
-        }
-        return 1;
-}
-
-static int handler_name_unique(ConfReader *r, const ConfLine *l, const DirConf *c, const char *name) {
-        for (size_t i = 0; i < c->n_handlers; i++)
-                if (streq(c->handlers[i].name, name))
-                        return conf_fail(r, l, "handler '%s' defined twice", name);
-        return 0;
-}
-
 /* child/fchild NAME with its indented "exec" line, or socket NAME PATH. */
 static int parse_handler(ConfReader *r, const ConfLine *l, DirConf *c) {
-        DirHandler h = {}, *m;
-        const ConfLine *f;
-        int k;
-
-        if (streq(l->argv[0], "socket")) {
-                if (l->argc != 3)
-                        return conf_fail(r, l, "socket takes a name and a path");
-                h.kind = DIR_HANDLER_SOCKET;
-        } else {
-                if (l->argc != 2)
-                        return conf_fail(r, l, "%s takes one name", l->argv[0]);
-                h.kind = streq(l->argv[0], "child") ? DIR_HANDLER_CHILD : DIR_HANDLER_FCHILD;
-        }
-        k = handler_name_unique(r, l, c, l->argv[1]);
-        if (k < 0)
-                return k;
-
-        m = realloc(c->handlers, (c->n_handlers + 1) * sizeof(DirHandler));
-        if (!m)
-                return -ENOMEM;
-        c->handlers = m;
-        h.name = strdup(l->argv[1]);
-        if (!h.name)
-                return -ENOMEM;
-        if (h.kind == DIR_HANDLER_SOCKET) {
-                h.path = strdup(l->argv[2]);
-                if (!h.path) {
-                        dir_handler_done(&h);
-                        return -ENOMEM;
-                }
-        }
-        /* Stored now, so that every later failure frees it with the rest. */
-        c->handlers[c->n_handlers++] = h;
-        DirHandler *dh = &c->handlers[c->n_handlers - 1];
-        /* l is overwritten by the next conf_next(): keep where it was. */
-        const ConfLine at = {.file = l->file, .line = l->line};
-        const char *what = dh->kind == DIR_HANDLER_CHILD    ? "child"
-                           : dh->kind == DIR_HANDLER_FCHILD ? "fchild"
-                                                            : "socket";
-
-        while ((k = next_indented(r, &f)) > 0) {
-                if (dh->kind == DIR_HANDLER_SOCKET)
-                        return conf_fail(r, f, "socket takes no indented lines");
-                if (!streq(f->argv[0], "exec"))
-                        return conf_fail(r, f, "unknown %s directive '%s'", what, f->argv[0]);
-                if (f->argc < 2)
-                        return conf_fail(r, f, "exec needs a program");
-                if (dh->argv)
-                        return conf_fail(r, f, "exec given twice");
-                dh->argv = strv_copy(f->argv + 1, f->argc - 1);
-                if (!dh->argv)
-                        return -ENOMEM;
-        }
-        if (k < 0)
-                return k;
-        if (dh->kind != DIR_HANDLER_SOCKET && !dh->argv)
-                return conf_fail(r, &at, "%s %s has no exec line", what, dh->name);
-        return 0;
+        return target_parse(r, l, &c->handlers, &c->n_handlers);
 }
 
 static int match_set(ConfReader *r, const ConfLine *f, DirMatch *m) {
@@ -225,7 +126,7 @@ static int parse_match(ConfReader *r, const ConfLine *l, DirConf *c) {
         *m = (DirMatch){.line = l->line};
         const ConfLine at = {.file = l->file, .line = l->line};
 
-        while ((k = next_indented(r, &f)) > 0) {
+        while ((k = conf_next_indented(r, &f)) > 0) {
                 k = parse_match_rule(r, f, m);
                 if (k < 0)
                         return k;

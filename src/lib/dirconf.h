@@ -23,23 +23,8 @@
 
 #include "conf.h"
 #include "macro.h"
+#include "target.h"
 #include "upstream.h"
-
-typedef enum DirHandlerKind {
-        DIR_HANDLER_CHILD,
-        DIR_HANDLER_FCHILD,
-        DIR_HANDLER_SOCKET,
-} DirHandlerKind;
-
-typedef struct DirHandler {
-        char *name;
-        DirHandlerKind kind;
-        char **argv; /* child and fchild */
-        char *path;  /* socket */
-        /* Made by the program on first use (child, socket); freed with the
-         * configuration, which ends a child when its file changes. */
-        Upstream *upstream;
-} DirHandler;
 
 typedef struct DirMatch {
         char **filenames; /* NULL: any */
@@ -54,7 +39,7 @@ typedef struct DirMatch {
 
 typedef struct DirConf {
         char *file;
-        DirHandler *handlers;
+        Target *handlers;
         size_t n_handlers;
         DirMatch *matches;
         size_t n_matches;

@@ -48,7 +48,7 @@ const DirMatch *dirmap_match(const DirConf *const *chain, size_t n, const DirCon
         return NULL;
 }
 
-DirHandler *dirmap_handler(const DirConf *const *chain, size_t n, const char *name) {
+Target *dirmap_handler(const DirConf *const *chain, size_t n, const char *name) {
         for (size_t i = 0; i < n; i++) {
                 const DirConf *c = chain[i];
 

@@ -20,7 +20,7 @@ const DirMatch *dirmap_match(const DirConf *const *chain, size_t n, const DirCon
                              const char *path, bool directory);
 
 /* The nearest definition of a handler name (child, fchild or socket). */
-DirHandler *dirmap_handler(const DirConf *const *chain, size_t n, const char *name);
+Target *dirmap_handler(const DirConf *const *chain, size_t n, const char *name);
 
 /* The index file names of the nearest file that names any, else the default. */
 char *const *dirmap_index_files(const DirConf *const *chain, size_t n);

@@ -8,21 +8,6 @@
 
 #include "patconf.h"
 
-static char **strv_copy(char *const *l, size_t n) {
-        char **c = calloc(n + 1, sizeof(char *));
-
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                c[i] = strdup(l[i]);
-                if (!c[i]) {
-                        strv_free(c);
-                        return NULL;
-                }
-        }
-        return c;
-}
-
 static bool strv_equal(char *const *a, char *const *b) {
         if (!a || !b)
                 return a == b;
@@ -30,13 +15,6 @@ static bool strv_equal(char *const *a, char *const *b) {
                 if (!streq(*a, *b))
                         return false;
         return !*a && !*b;
-}
-
-static void pat_handler_done(PatHandler *h) {
-        free(h->name);
-        strv_free(h->argv);
-        free(h->path);
-        upstream_free(h->upstream);
 }
 
 static void pat_match_done(PatMatch *m) {
@@ -55,7 +33,7 @@ PatConf *patconf_free(PatConf *c) {
         if (!c)
                 return NULL;
         for (size_t i = 0; i < c->n_handlers; i++)
-                pat_handler_done(&c->handlers[i]);
+                target_done(&c->handlers[i]);
         free(c->handlers);
         for (size_t i = 0; i < c->n_matches; i++)
                 pat_match_done(&c->matches[i]);
@@ -73,78 +51,9 @@ int patconf_new(PatConf **ret) {
         return 0;
 }
 
-/* The next line if it is indented (1), else 0 with the line put back. */
-static int next_indented(ConfReader *r, const ConfLine **ret) {
-        int k = conf_next(r, ret);
-
-        if (k <= 0)
-                return k;
-        if (!(*ret)->indented) {
-                conf_unread(r);
-                return 0;
-        }
-        return 1;
-}
-
 /* child/fchild NAME with its indented "exec" line, or socket NAME PATH. */
 static int parse_handler(ConfReader *r, const ConfLine *l, PatConf *c) {
-        PatHandler h = {}, *m;
-        const ConfLine *f;
-        int k;
-
-        if (streq(l->argv[0], "socket")) {
-                if (l->argc != 3)
-                        return conf_fail(r, l, "socket takes a name and a path");
-                h.kind = PAT_HANDLER_SOCKET;
-        } else {
-                if (l->argc != 2)
-                        return conf_fail(r, l, "%s takes one name", l->argv[0]);
-                h.kind = streq(l->argv[0], "child") ? PAT_HANDLER_CHILD : PAT_HANDLER_FCHILD;
-        }
-        if (patconf_handler(c, l->argv[1]))
-                return conf_fail(r, l, "handler '%s' defined twice", l->argv[1]);
-
-        m = realloc(c->handlers, (c->n_handlers + 1) * sizeof(PatHandler));
-        if (!m)
-                return -ENOMEM;
-        c->handlers = m;
-        h.name = strdup(l->argv[1]);
-        if (!h.name)
-                return -ENOMEM;
-        if (h.kind == PAT_HANDLER_SOCKET) {
-                h.path = strdup(l->argv[2]);
-                if (!h.path) {
-                        pat_handler_done(&h);
-                        return -ENOMEM;
-                }
-        }
-        /* Stored now, so that every later failure frees it with the rest. */
-        c->handlers[c->n_handlers++] = h;
-        PatHandler *ph = &c->handlers[c->n_handlers - 1];
-        /* l is overwritten by the next conf_next(): keep where it was. */
-        const ConfLine at = {.file = l->file, .line = l->line};
-        const char *what = ph->kind == PAT_HANDLER_CHILD    ? "child"
-                           : ph->kind == PAT_HANDLER_FCHILD ? "fchild"
-                                                            : "socket";
-
-        while ((k = next_indented(r, &f)) > 0) {
-                if (ph->kind == PAT_HANDLER_SOCKET)
-                        return conf_fail(r, f, "socket takes no indented lines");
-                if (!streq(f->argv[0], "exec"))
-                        return conf_fail(r, f, "unknown %s directive '%s'", what, f->argv[0]);
-                if (f->argc < 2)
-                        return conf_fail(r, f, "exec needs a program");
-                if (ph->argv)
-                        return conf_fail(r, f, "exec given twice");
-                ph->argv = strv_copy(f->argv + 1, f->argc - 1);
-                if (!ph->argv)
-                        return -ENOMEM;
-        }
-        if (k < 0)
-                return k;
-        if (ph->kind != PAT_HANDLER_SOCKET && !ph->argv)
-                return conf_fail(r, &at, "%s %s has no exec line", what, ph->name);
-        return 0;
+        return target_parse(r, l, &c->handlers, &c->n_handlers);
 }
 
 static int parse_flags(ConfReader *r, const ConfLine *f, const char *s, PatRuleKind kind, PatFlags *ret) {
@@ -314,7 +223,7 @@ static int parse_match(ConfReader *r, const ConfLine *l, PatConf *c) {
         m = &c->matches[c->n_matches++];
         *m = (PatMatch){.line = l->line};
 
-        while ((k = next_indented(r, &f)) > 0) {
+        while ((k = conf_next_indented(r, &f)) > 0) {
                 k = parse_match_line(r, f, m);
                 if (k < 0)
                         return k;
@@ -366,7 +275,7 @@ int patconf_finish(PatConf *c, unsigned *ret_line, const char **ret_name) {
         return 0;
 }
 
-const PatHandler *patconf_handler(const PatConf *c, const char *name) {
+const Target *patconf_handler(const PatConf *c, const char *name) {
         for (size_t i = 0; i < c->n_handlers; i++)
                 if (streq(c->handlers[i].name, name))
                         return &c->handlers[i];
@@ -375,10 +284,10 @@ const PatHandler *patconf_handler(const PatConf *c, const char *name) {
 
 void patconf_adopt(PatConf *c, PatConf *old) {
         for (size_t i = 0; i < c->n_handlers; i++) {
-                PatHandler *h = &c->handlers[i];
+                Target *h = &c->handlers[i];
 
                 for (size_t j = 0; old && j < old->n_handlers; j++) {
-                        PatHandler *o = &old->handlers[j];
+                        Target *o = &old->handlers[j];
 
                         if (o->upstream && streq(o->name, h->name) && o->kind == h->kind &&
                             strv_equal(o->argv, h->argv) &&

@@ -45,26 +45,11 @@
 #include "conf.h"
 #include "macro.h"
 #include "request.h"
+#include "target.h"
 #include "upstream.h"
 
 #define PATCONF_PASSES_MAX 8  /* matching passes per request (reparse) */
 #define PATCONF_GROUPS     10 /* $0..$9 */
-
-typedef enum PatHandlerKind {
-        PAT_HANDLER_CHILD,
-        PAT_HANDLER_FCHILD,
-        PAT_HANDLER_SOCKET,
-} PatHandlerKind;
-
-typedef struct PatHandler {
-        char *name;
-        PatHandlerKind kind;
-        char **argv; /* child and fchild */
-        char *path;  /* socket */
-        /* Made by the program on first use; handed on to the next
-         * configuration by patconf_adopt(), else freed with this one. */
-        Upstream *upstream;
-} PatHandler;
 
 typedef enum PatRuleKind {
         PAT_RULE_POINT,
@@ -101,7 +86,7 @@ typedef struct PatMatch {
 } PatMatch;
 
 typedef struct PatConf {
-        PatHandler *handlers;
+        Target *handlers;
         size_t n_handlers;
         PatMatch *matches; /* in the order they are tried, after patconf_finish() */
         size_t n_matches;
@@ -118,7 +103,7 @@ int patconf_finish(PatConf *c, unsigned *ret_line, const char **ret_name);
 PatConf *patconf_free(PatConf *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PatConf *, patconf_free);
 
-const PatHandler *patconf_handler(const PatConf *c, const char *name);
+const Target *patconf_handler(const PatConf *c, const char *name);
 /* Moves the upstreams (running children, open sockets) of old handlers to
  * handlers of c with the same name, kind and command or path, so that a
  * reload does not restart what it did not change. */
@@ -134,4 +119,4 @@ int patconf_expand(const char *template, const char *const groups[PATCONF_GROUPS
  * point, restpat and set/xset to req, and follows reparse. Returns 0 with the
  * handler, -ENOENT when nothing matched, -ELOOP after PATCONF_PASSES_MAX
  * passes, -E2BIG when a new rest string is too long, -ENOMEM. */
-int patconf_route(const PatConf *c, Request *req, const PatHandler **ret);
+int patconf_route(const PatConf *c, Request *req, const Target **ret);

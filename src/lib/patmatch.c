@@ -260,7 +260,7 @@ static int route_pass(const PatConf *c, const Request *req, MatchState *st, cons
         return 0;
 }
 
-int patconf_route(const PatConf *c, Request *req, const PatHandler **ret) {
+int patconf_route(const PatConf *c, Request *req, const Target **ret) {
         for (unsigned pass = 0; pass < PATCONF_PASSES_MAX; pass++) {
                 MatchState st = {};
                 const PatMatch *m = NULL;

@@ -16,12 +16,12 @@ static int on_transient_exit(sd_event_source *s, const siginfo_t *si, void *user
 }
 
 /* Hands req to h; owns neither. -errno when the handler cannot take it. */
-static int dispatch(Patplex *p, PatHandler *h, const Request *req, int resp_fd) {
+static int dispatch(Patplex *p, Target *h, const Request *req, int resp_fd) {
         pid_t pid;
         int r;
 
         switch (h->kind) {
-        case PAT_HANDLER_FCHILD:
+        case TARGET_FCHILD:
                 r = transient_spawn(h->argv, req, resp_fd, &pid);
                 if (r < 0)
                         return r;
@@ -31,14 +31,14 @@ static int dispatch(Patplex *p, PatHandler *h, const Request *req, int resp_fd) 
                         log_errno(LOG_WARNING, r, "Cannot watch transient handler %s (pid %d): %m", h->name,
                                   (int) pid);
                 return 0;
-        case PAT_HANDLER_CHILD:
+        case TARGET_CHILD:
                 if (!h->upstream) {
                         r = upstream_new_exec(p->event, h->argv, &h->upstream);
                         if (r < 0)
                                 return r;
                 }
                 return upstream_send(h->upstream, req, resp_fd);
-        case PAT_HANDLER_SOCKET:
+        case TARGET_SOCKET:
                 if (!h->upstream) {
                         r = upstream_new_socket(p->event, h->path, UPSTREAM_UID_ANY, &h->upstream);
                         if (r < 0)
@@ -52,7 +52,7 @@ static int dispatch(Patplex *p, PatHandler *h, const Request *req, int resp_fd) 
 void patplex_serve(Patplex *p, Request *req, int resp_fd) {
         _cleanup_(req_freep) Request *r = req;
         _cleanup_close_ int fd = resp_fd;
-        const PatHandler *h;
+        const Target *h;
         int k;
 
         k = patconf_route(p->conf, r, &h);
@@ -67,7 +67,7 @@ void patplex_serve(Patplex *p, Request *req, int resp_fd) {
                 return;
         }
         /* The handlers belong to the configuration, which only patplex changes. */
-        k = dispatch(p, (PatHandler *) h, r, fd);
+        k = dispatch(p, (Target *) h, r, fd);
         if (k < 0) {
                 log_fields(LOG_WARNING,
                            (LogField[]){

@@ -553,6 +553,30 @@ START_TEST(test_include_self) {
 }
 END_TEST
 
+/* A stanza's follow-up lines come one by one; the next stanza's line is
+ * left for conf_next(). */
+START_TEST(test_next_indented) {
+        _cleanup_(conf_freep) ConfReader *r = NULL;
+        const ConfLine *l;
+
+        ck_assert_int_eq(conf_open_string("t.conf", "child a\n  exec x\n  exec y\nmatch\n  default\n", &r),
+                         0);
+        ck_assert_int_eq(conf_next(r, &l), 1);
+        ck_assert_str_eq(l->argv[0], "child");
+        ck_assert_int_eq(conf_next_indented(r, &l), 1);
+        ck_assert_str_eq(l->argv[1], "x");
+        ck_assert_int_eq(conf_next_indented(r, &l), 1);
+        ck_assert_str_eq(l->argv[1], "y");
+        ck_assert_int_eq(conf_next_indented(r, &l), 0);
+        ck_assert_int_eq(conf_next(r, &l), 1);
+        ck_assert_str_eq(l->argv[0], "match");
+        ck_assert_int_eq(conf_next_indented(r, &l), 1);
+        ck_assert_str_eq(l->argv[0], "default");
+        ck_assert_int_eq(conf_next_indented(r, &l), 0);
+        ck_assert_int_eq(conf_next(r, &l), 0);
+}
+END_TEST
+
 START_TEST(test_unread) {
         _cleanup_(conf_freep) ConfReader *r = open_text("a\n  b\nc\n");
         const ConfLine *l = NULL;
@@ -628,6 +652,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, test_include_no_argument);
         tcase_add_test(tc, test_indented_include_is_a_line);
         tcase_add_test(tc, test_unread);
+        tcase_add_test(tc, test_next_indented);
         tcase_add_test(tc, test_unread_stanza);
         tcase_add_test(tc, test_fail);
         suite_add_tcase(s, tc);

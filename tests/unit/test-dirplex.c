@@ -40,9 +40,9 @@ START_TEST(test_parse) {
                                                     DIRCONF_GLOBAL);
 
         ck_assert_uint_eq(c->n_handlers, 3);
-        ck_assert_int_eq(c->handlers[0].kind, DIR_HANDLER_CHILD);
+        ck_assert_int_eq(c->handlers[0].kind, TARGET_CHILD);
         ck_assert_str_eq(c->handlers[0].argv[1], "-x");
-        ck_assert_int_eq(c->handlers[1].kind, DIR_HANDLER_FCHILD);
+        ck_assert_int_eq(c->handlers[1].kind, TARGET_FCHILD);
         ck_assert_str_eq(c->handlers[2].path, "/run/x.sock");
         ck_assert_str_eq(c->index_files[1], "i.htm");
         ck_assert(c->follow_symlinks);

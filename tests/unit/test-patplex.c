@@ -58,7 +58,7 @@ START_TEST(test_route) {
         char error[256] = "";
         _cleanup_(patconf_freep) PatConf *c = parse(CONF, error, sizeof(error));
         _cleanup_(req_freep) Request *r = NULL;
-        const PatHandler *h = NULL;
+        const Target *h = NULL;
 
         ck_assert_msg(c, "%s", error);
         r = request("/x/abc/rest", "x/abc/rest");
@@ -91,7 +91,7 @@ START_TEST(test_no_match_and_loop) {
         _cleanup_(patconf_freep) PatConf *d =
                 parse("child a\n    exec /x\nmatch\n    point ^q$\n    handler a\n", error, sizeof(error));
         _cleanup_(req_freep) Request *r = request("/z", "z");
-        const PatHandler *h;
+        const Target *h;
 
         ck_assert_int_eq(patconf_route(c, r, &h), -ELOOP);
         ck_assert_int_eq(patconf_route(d, r, &h), -ENOENT);
