@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "target.h"
+#include "transient.h"
 
 static char **strv_copy(char *const *l, size_t n) {
         _cleanup_strv_ char **m = calloc(n + 1, sizeof(char *));
@@ -95,4 +97,40 @@ int target_parse(ConfReader *r, const ConfLine *l, Target **targets, size_t *n_t
         if (stored->kind != TARGET_SOCKET && !stored->argv)
                 return conf_fail(r, &at, "%s %s has no exec line", what, stored->name);
         return 0;
+}
+
+static int on_transient_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        return 0;
+}
+
+int target_send(Target *t, sd_event *event, const Request *req, int resp_fd) {
+        pid_t pid;
+        int r;
+
+        switch (t->kind) {
+        case TARGET_FCHILD:
+                r = transient_spawn(t->argv, req, resp_fd, &pid);
+                if (r < 0)
+                        return r;
+                /* A floating source reaps it (SIGCHLD is blocked by the handler
+                 * runtime). Should that fail, the request is still served and
+                 * the child only lingers as a zombie until we exit. */
+                (void) sd_event_add_child(event, NULL, pid, WEXITED, on_transient_exit, NULL);
+                return 0;
+        case TARGET_CHILD:
+                if (!t->upstream) {
+                        r = upstream_new_exec(event, t->argv, &t->upstream);
+                        if (r < 0)
+                                return r;
+                }
+                return upstream_send(t->upstream, req, resp_fd);
+        case TARGET_SOCKET:
+                if (!t->upstream) {
+                        r = upstream_new_socket(event, t->path, UPSTREAM_UID_ANY, &t->upstream);
+                        if (r < 0)
+                                return r;
+                }
+                return upstream_send(t->upstream, req, resp_fd);
+        }
+        return -EINVAL;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "request.h"
 #include "upstream.h"
 
 typedef enum TargetKind {
@@ -43,3 +44,8 @@ int target_parse(ConfReader *r, const ConfLine *l, Target **targets, size_t *n_t
 Target *target_find(Target *targets, size_t n, const char *name);
 
 void target_done(Target *t);
+
+/* Hands req to the target (resp_fd stays the caller's): forks a transient
+ * handler, or sends to the persistent one, starting or connecting it on
+ * first use. -errno when it cannot take the request (the caller answers 503). */
+int target_send(Target *t, sd_event *event, const Request *req, int resp_fd);
