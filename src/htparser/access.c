@@ -32,7 +32,7 @@ static void clf_escape(char *out, size_t size, const char *in) {
  * in a field of its own. */
 void access_log_entry(const Conn *c) {
         Server *s = c->server;
-        char addr[INET6_ADDRSTRLEN], port[8], status[8], bytes[24], duration[24], when[40];
+        char addr[INET6_ADDRSTRLEN], port[8], status[8], bytes[24], duration[24];
         char method[64], target[1024], referer[512], agent[512];
         uint64_t now;
         time_t t;
@@ -51,9 +51,13 @@ void access_log_entry(const Conn *c) {
         snprintf(status, sizeof(status), "%d", c->status);
         snprintf(bytes, sizeof(bytes), "%" PRIu64, c->bytes_sent);
         snprintf(duration, sizeof(duration), "%" PRIu64, c->started_usec ? now - c->started_usec : 0);
+        /* Formatted once per second, not per request. */
         t = c->started_usec / 1000000;
-        localtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+        if (t != s->log_time_t) {
+                localtime_r(&t, &tm);
+                strftime(s->log_time, sizeof(s->log_time), "%d/%b/%Y:%H:%M:%S %z", &tm);
+                s->log_time_t = t;
+        }
         clf_escape(method, sizeof(method), c->method);
         clf_escape(target, sizeof(target), c->target);
         clf_escape(referer, sizeof(referer), c->referer);
@@ -76,6 +80,6 @@ void access_log_entry(const Conn *c) {
                            {"TLS", c->tls ? "1" : "0"},
                            {NULL},
                    },
-                   "%s - - [%s] \"%s %s HTTP/1.%d\" %d %" PRIu64 " \"%s\" \"%s\"", *addr ? addr : "-", when,
-                   method, target, c->minor, c->status, c->bytes_sent, referer, agent);
+                   "%s - - [%s] \"%s %s HTTP/1.%d\" %d %" PRIu64 " \"%s\" \"%s\"", *addr ? addr : "-",
+                   s->log_time, method, target, c->minor, c->status, c->bytes_sent, referer, agent);
 }

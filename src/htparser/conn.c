@@ -4,10 +4,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sendfile.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -425,54 +425,79 @@ static ssize_t conn_read(Conn *c) {
         return n;
 }
 
-/* Adds the X-Ash-* headers that only htparser may set. */
-static int conn_add_trusted_headers(Conn *c, Request *req) {
+/* The ashd(7) datagram of a request, written straight from the parsed head
+ * into one buffer: no Request, no copy per header. The loop is
+ * single-threaded, and upstream_send_datagram() copies what must wait. */
+typedef struct Datagram {
+        char buf[REQ_DATAGRAM_MAX];
+        size_t len;
+        size_t n_headers;
+        bool overflow;
+} Datagram;
+
+static void datagram_put(Datagram *d, const char *s, size_t max) {
+        size_t n = strlen(s);
+
+        if (d->overflow || n > max || n + 1 > sizeof(d->buf) - d->len) {
+                d->overflow = true;
+                return;
+        }
+        memcpy(d->buf + d->len, s, n + 1);
+        d->len += n + 1;
+}
+
+/* One header pair, within the limits every handler's decoder enforces. */
+static void datagram_header(Datagram *d, const char *name, const char *value) {
+        if (++d->n_headers > REQ_HEADERS_MAX)
+                d->overflow = true;
+        datagram_put(d, name, REQ_NAME_MAX);
+        datagram_put(d, value, REQ_VALUE_MAX);
+}
+
+/* The X-Ash-* headers that only htparser may set. */
+static void datagram_trusted_headers(Datagram *d, Conn *c) {
         char addr[INET6_ADDRSTRLEN], num[24];
-        int r;
 
         address_format(&c->peer, addr);
-        if ((r = req_header_add(req, "X-Ash-Address", addr)) < 0)
-                return r;
+        datagram_header(d, "X-Ash-Address", addr);
         snprintf(num, sizeof(num), "%u", (unsigned) c->peer.port);
-        if ((r = req_header_add(req, "X-Ash-Port", num)) < 0)
-                return r;
+        datagram_header(d, "X-Ash-Port", num);
         address_format(&c->local, addr);
-        if ((r = req_header_add(req, "X-Ash-Server-Address", addr)) < 0)
-                return r;
+        datagram_header(d, "X-Ash-Server-Address", addr);
         snprintf(num, sizeof(num), "%u", (unsigned) c->local.port);
-        if ((r = req_header_add(req, "X-Ash-Server-Port", num)) < 0)
-                return r;
-        if ((r = req_header_add(req, "X-Ash-Protocol", c->tls ? "https" : "http")) < 0)
-                return r;
+        datagram_header(d, "X-Ash-Server-Port", num);
+        datagram_header(d, "X-Ash-Protocol", c->tls ? "https" : "http");
         snprintf(num, sizeof(num), "%" PRIu64, c->id);
-        if ((r = req_header_add(req, "X-Ash-Connection-Id", num)) < 0)
-                return r;
+        datagram_header(d, "X-Ash-Connection-Id", num);
         /* The zero-copy extension (see conn_take_body_fd). */
-        if ((r = req_header_add(req, "X-Ash-Accept-Body-Fd", "1")) < 0)
-                return r;
+        datagram_header(d, "X-Ash-Accept-Body-Fd", "1");
         if (c->tls_conn) {
                 const char *name = tls_conn_server_name(c->tls_conn);
 
-                if ((r = req_header_add(req, "X-Ash-TLS-Protocol", tls_conn_version(c->tls_conn))) < 0 ||
-                    (r = req_header_add(req, "X-Ash-TLS-Cipher", tls_conn_cipher(c->tls_conn))) < 0)
-                        return r;
-                if (name && (r = req_header_add(req, "X-Ash-TLS-Server-Name", name)) < 0)
-                        return r;
+                datagram_header(d, "X-Ash-TLS-Protocol", tls_conn_version(c->tls_conn));
+                datagram_header(d, "X-Ash-TLS-Cipher", tls_conn_cipher(c->tls_conn));
+                if (name)
+                        datagram_header(d, "X-Ash-TLS-Server-Name", name);
         }
-        return 0;
+        /* The client waits for 100 Continue: a handler that wants the body
+         * says so by writing an interim "100 Continue" first. */
+        if (c->expect_pending)
+                datagram_header(d, "X-Ash-Expect", "100-continue");
 }
 
-/* Builds the ashd(7) request from a parsed head. Returns 0, or the HTTP
- * status to answer with. */
-static int conn_build_request(Conn *c, const HttpRequestHead *h, Request **ret) {
-        _cleanup_(req_freep) Request *req = NULL;
+/* Encodes the ashd(7) request for a parsed head into d. Returns 0, or the
+ * HTTP status to answer with. */
+static int conn_encode_request(Conn *c, const HttpRequestHead *h, Datagram *d) {
         _cleanup_free_ char *rest = NULL;
         bool host_seen = false;
 
         if (url_rest_from_target(h->target, &rest) < 0)
                 return 400;
-        if (req_new(h->method, h->target, h->version, rest, &req) < 0)
-                return 400;
+        *d = (Datagram){};
+        datagram_put(d, h->method, REQ_METHOD_MAX);
+        datagram_put(d, h->target, REQ_URL_MAX);
+        datagram_put(d, h->version, REQ_VERSION_MAX);
+        datagram_put(d, rest, REQ_URL_MAX);
         for (size_t i = 0; i < h->n_headers; i++) {
                 const HttpHeader *hd = &h->headers[i];
 
@@ -487,23 +512,16 @@ static int conn_build_request(Conn *c, const HttpRequestHead *h, Request **ret) 
                         if (host_seen)
                                 continue;
                         host_seen = true;
-                        if (req_header_add(req, "Host", h->host ? h->host : hd->value) < 0)
-                                return 431;
+                        datagram_header(d, "Host", h->host ? h->host : hd->value);
                         continue;
                 }
-                if (req_header_add(req, hd->name, hd->value) < 0)
-                        return 431;
+                datagram_header(d, hd->name, hd->value);
         }
-        if (!host_seen && h->host && *h->host && req_header_add(req, "Host", h->host) < 0)
-                return 431;
-        if (conn_add_trusted_headers(c, req) < 0)
-                return 500;
-        /* The client waits for 100 Continue: a handler that wants the body
-         * says so by writing an interim "100 Continue" first. */
-        if (c->expect_pending && req_header_add(req, "X-Ash-Expect", "100-continue") < 0)
-                return 431;
-        *ret = TAKE_PTR(req);
-        return 0;
+        if (!host_seen && h->host && *h->host)
+                datagram_header(d, "Host", h->host);
+        datagram_trusted_headers(d, c);
+        datagram_put(d, "", 0);
+        return d->overflow ? 431 : 0;
 }
 
 /* Tells a client that waits with its body (Expect: 100-continue) to send
@@ -774,8 +792,8 @@ static void conn_read_response(Conn *c) {
 
                         /* The head may come with the file to send as the
                          * body (the zero-copy extension). */
-                        r = fdpass_recv(c->resp_fd, c->rhead + c->rhead_len, HTTP_HEAD_MAX - c->rhead_len, 0, &got,
-                                        &rfd);
+                        r = fdpass_recv(c->resp_fd, c->rhead + c->rhead_len, HTTP_HEAD_MAX - c->rhead_len, 0,
+                                        &got, &rfd);
                         if (r == -EAGAIN)
                                 return;
                         if (rfd >= 0) {
@@ -861,7 +879,7 @@ static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *user
 /* Hands a complete, parsed request to the root handler. */
 static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         Server *s = c->server;
-        _cleanup_(req_freep) Request *req = NULL;
+        static Datagram datagram;
         _cleanup_close_ int theirs = -EBADF;
         int pair[2], status, r;
 
@@ -904,7 +922,7 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
                 return;
         }
 
-        status = conn_build_request(c, h, &req);
+        status = conn_encode_request(c, h, &datagram);
         if (status > 0) {
                 conn_fail(c, status);
                 return;
@@ -919,11 +937,8 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         theirs = pair[1];
         (void) fcntl(c->resp_fd, F_SETFL, O_NONBLOCK);
 
-        r = upstream_send(s->root, req, theirs);
+        r = upstream_send_datagram(s->root, datagram.buf, datagram.len, theirs);
         if (r < 0) {
-                char uid[16];
-
-                snprintf(uid, sizeof(uid), "%d", (int) upstream_peer_uid(s->root));
                 log_fields(LOG_ERR,
                            (const LogField[]){
                                    {"MESSAGE_ID", MESSAGE_ID_HANDLER_UNAVAILABLE},

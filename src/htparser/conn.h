@@ -53,7 +53,8 @@ struct Conn {
         bool expect_pending;
         bool logged;  /* the access entry of this exchange is written */
         bool upgrade; /* the request asked for a protocol switch */
-        bool duplex;  /* and the handler switched: raw relay both ways */ /* the client waits for 100 Continue before its body */
+        bool duplex; /* and the handler switched: raw relay both ways */ /* the client waits for 100 Continue
+                                                                            before its body */
 
         /* Request body toward the handler. */
         bool body_chunked;

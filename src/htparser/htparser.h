@@ -102,7 +102,9 @@ struct Server {
         Stats stats;
         void *pool[_BUFFER_KIND_MAX][BUFFER_POOL_MAX];
         size_t pool_len[_BUFFER_KIND_MAX];
-        char date[30]; /* cached IMF-fixdate */
+        char date[30];     /* cached IMF-fixdate */
+        char log_time[40]; /* cached Common Log Format time */
+        time_t log_time_t;
         time_t date_time;
 };
 

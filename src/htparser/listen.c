@@ -46,10 +46,12 @@ int portspec_parse(const char *spec, PortSpec *ret) {
                 } else if (klen == 4 && strncmp(s, "addr", 4) == 0 && vlen > 0 && vlen < sizeof(p.addr)) {
                         memcpy(p.addr, eq + 1, vlen);
                         p.addr[vlen] = 0;
-                } else if (p.tls && klen == 4 && strncmp(s, "cert", 4) == 0 && vlen > 0 && vlen < sizeof(p.cert)) {
+                } else if (p.tls && klen == 4 && strncmp(s, "cert", 4) == 0 && vlen > 0 &&
+                           vlen < sizeof(p.cert)) {
                         memcpy(p.cert, eq + 1, vlen);
                         p.cert[vlen] = 0;
-                } else if (p.tls && klen == 3 && strncmp(s, "key", 3) == 0 && vlen > 0 && vlen < sizeof(p.key)) {
+                } else if (p.tls && klen == 3 && strncmp(s, "key", 3) == 0 && vlen > 0 &&
+                           vlen < sizeof(p.key)) {
                         memcpy(p.key, eq + 1, vlen);
                         p.key[vlen] = 0;
                 } else {

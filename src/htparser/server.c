@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE
 
-#include <inttypes.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +53,8 @@ void server_update_status(Server *s) {
          * waited for: say so where an operator looks. */
         if (dropped > 0)
                 snprintf(extra, sizeof(extra), ", %" PRIu64 " log entries dropped", dropped);
-        sd_notifyf(false, "STATUS=%s%zu connections, %" PRIu64 " requests, %" PRIu64 " 4xx, %" PRIu64 " 5xx%s",
+        sd_notifyf(false,
+                   "STATUS=%s%zu connections, %" PRIu64 " requests, %" PRIu64 " 4xx, %" PRIu64 " 5xx%s",
                    s->draining ? "Draining: " : "", s->n_conns, s->stats.requests, s->stats.status_4xx,
                    s->stats.status_5xx, extra);
 }
@@ -131,7 +132,8 @@ int server_load_tls(Server *s) {
         r = tls_config_new(s->certs, s->n_certs, &config, &error);
         if (r < 0) {
                 log_fields(LOG_ERR,
-                           (const LogField[]){{"MESSAGE_ID", MESSAGE_ID_CONFIG_ERROR}, {"CONFIG_FILE", s->certs[0].cert},
+                           (const LogField[]){{"MESSAGE_ID", MESSAGE_ID_CONFIG_ERROR},
+                                              {"CONFIG_FILE", s->certs[0].cert},
                                               {NULL}},
                            "Certificates refused%s: %s", s->tls ? ", keeping the ones in use" : "",
                            error ? error : strerror(-r));
