@@ -21,7 +21,7 @@
 #include "log.h"
 
 static void usage(FILE *f) {
-        fputs("Usage: ashd-usersite [-d DIR] [-c DIRPLEX-CONFIG] [-u UPSTREAM-USER]\n"
+        fputs("Usage: ashd-usersite [-d DIR] [-c DIRPLEX-CONFIG] [-u UPSTREAM-USER] [--idle-exit SEC]\n"
               "\n"
               "Serves the user's site on the activated socket: ~/.ashd/handler through\n"
               "htactivate when it is executable, else dirplex on ~/public_html.\n"
@@ -29,6 +29,7 @@ static void usage(FILE *f) {
               "  -d, --dir=DIR             the directory for dirplex (default ~/public_html)\n"
               "  -c, --config=FILE         passed to dirplex as -c FILE\n"
               "  -u, --upstream-user=USER  who may connect besides root and the user\n"
+              "      --idle-exit=SEC       passed on: exit after SEC seconds without requests\n"
               "  -h, --help\n",
               f);
 }
@@ -50,10 +51,11 @@ int main(int argc, char **argv) {
                 {"dir", required_argument, NULL, 'd'},
                 {"config", required_argument, NULL, 'c'},
                 {"upstream-user", required_argument, NULL, 'u'},
+                {"idle-exit", required_argument, NULL, 'i'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
-        const char *dir = NULL, *config = NULL, *upstream = NULL, *home;
+        const char *dir = NULL, *config = NULL, *upstream = NULL, *idle = NULL, *home;
         char handler[PATH_MAX], public[PATH_MAX];
         char *args[16];
         size_t n = 0;
@@ -70,6 +72,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'u':
                         upstream = optarg;
+                        break;
+                case 'i':
+                        idle = optarg;
                         break;
                 case 'h':
                         usage(stdout);
@@ -99,6 +104,10 @@ int main(int argc, char **argv) {
                         args[n++] = "-u";
                         args[n++] = (char *) upstream;
                 }
+                if (idle) {
+                        args[n++] = "--idle-exit";
+                        args[n++] = (char *) idle;
+                }
                 args[n++] = handler;
         } else {
                 if (!dir) {
@@ -115,6 +124,10 @@ int main(int argc, char **argv) {
                 if (upstream) {
                         args[n++] = "--upstream-user";
                         args[n++] = (char *) upstream;
+                }
+                if (idle) {
+                        args[n++] = "--idle-exit";
+                        args[n++] = (char *) idle;
                 }
                 args[n++] = (char *) dir;
         }

@@ -25,11 +25,11 @@ class UserSiteTest(ashdtest.TempDirTestCase):
         with open(os.path.join(self.home, "public_html", "index.html"), "w") as f:
             f.write("<p>my own page</p>\n")
 
-    def start(self):
+    def start(self, *args):
         path = os.path.join(self.tmp, "site.sock")
         env = [f"--setenv=HOME={self.home}", f"--setenv=PATH={ashdtest.BUILD}:/usr/bin:/bin"]
-        site = Launcher(["--lazy", "-u", "nobody", "-l", f"site=unix:{path}", *env],
-                        [binary("ashd-usersite"), "-c", CONFIG])
+        site = Launcher(["--lazy", "--start-limit-burst", "0", "-u", "nobody", "-l", f"site=unix:{path}", *env],
+                        [binary("ashd-usersite"), "-c", CONFIG, *args])
         self.addCleanup(site.close)
         site.wait_listening()
         front = Launcher(["-l", "http=tcp:127.0.0.1:0"], [HTPARSER, "--root-socket", path])
@@ -65,6 +65,20 @@ class UserSiteTest(ashdtest.TempDirTestCase):
         self.assertIn(f"uid: {NOBODY.pw_uid}\n".encode(), body)
         pid = self.site.wait_started().pid
         self.assertEqual(open(f"/proc/{pid}/comm").read().strip(), "htactivate")
+
+    def test_idle_exit_is_passed_on(self):
+        # Both forms of site exit when idle (as ashd-site.service asks) and
+        # come back on the next request.
+        for own in (False, True):
+            if own:
+                os.makedirs(os.path.join(self.home, ".ashd"))
+                os.symlink(binary("test-handler"), os.path.join(self.home, ".ashd", "handler"))
+            s = self.start("--idle-exit", "0.2")
+            for _ in range(2):
+                status, _, body, _, _ = self.get(s, "/")
+                self.assertEqual(status, 200)
+                self.assertEqual(self.site.wait_exited().status, ("status", 0))
+            self.assertEqual(len(self.site.events("started")), 2)
 
     def test_no_home_refuses_to_start(self):
         path = os.path.join(self.tmp, "x.sock")
