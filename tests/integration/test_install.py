@@ -3,6 +3,7 @@
 pkg-config, test-only programs left out, the catalog readable by journalctl."""
 
 import os
+import pwd
 import re
 import subprocess
 
@@ -63,8 +64,9 @@ class InstallTest(ashdtest.TempDirTestCase):
 
 
 class DemoTest(ashdtest.TempDirTestCase):
-    """The README's demo command starts a server that answers over http and
-    https (run here on free ports instead of 8080 and 8443)."""
+    """The README's demo command starts the whole chain — htparser, patplex,
+    dirplex, sendfile, htls, userplex and a user's site — answering over http
+    and https (run here on free ports instead of 8080 and 8443)."""
 
     def test_demo_serves_http_and_https(self):
         import socket as socketlib
@@ -79,16 +81,17 @@ class DemoTest(ashdtest.TempDirTestCase):
         proc = subprocess.Popen([os.path.join(ashdtest.SRC, "tests/demo.sh")], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            # The launcher reports its sockets once they are bound.
+            # htparser's launcher starts last, once the others are bound.
             seen = b""
-            while seen.count(b"\nlisten ") < 2:
+            while b"[htparser] listen" not in seen:
                 line = proc.stdout.readline()
                 self.assertTrue(line, f"demo ended early: {seen.decode(errors='replace')}")
-                seen += b"\n" + line
+                seen += line
             cert = os.path.join(ashdtest.BUILD, "demo", "cert.pem")
             for url, extra, want in (
                 (f"http://127.0.0.1:{ports[0]}/", [], b"ashd works"),
                 (f"http://127.0.0.1:{ports[0]}/docs/", [], b"notes.txt"),
+                (f"http://127.0.0.1:{ports[0]}/~nobody/", [], b"A user's own site"),
                 (f"https://localhost:{ports[1]}/about", ["--cacert", cert, "--resolve",
                                                            f"localhost:{ports[1]}:127.0.0.1"], b"About this demo"),
             ):
@@ -96,7 +99,19 @@ class DemoTest(ashdtest.TempDirTestCase):
                                      timeout=20)
                 self.assertEqual(out.returncode, 0, out.stderr)
                 self.assertIn(want, out.stdout)
+            # Each program was started by its own launcher; the user's site
+            # runs as that user.
+            while b"[site] ready " not in seen:
+                line = proc.stdout.readline()
+                self.assertTrue(line, seen.decode(errors="replace"))
+                seen += line
+            for name in (b"userplex", b"patplex", b"htparser"):
+                self.assertIn(b"[" + name + b"] ready ", seen)
+            pid = int(re.search(rb"\[site\] ready (\d+)", seen).group(1))
+            self.assertEqual(os.stat(f"/proc/{pid}").st_uid, pwd.getpwnam("nobody").pw_uid)
         finally:
             os.killpg(proc.pid, 15)
             proc.wait(timeout=ashdtest.TIMEOUT)
             proc.stdout.close()
+        # Stopping it leaves no scratch home behind.
+        self.assertFalse(any(n.startswith("ashd-demo-home.") for n in os.listdir("/tmp")))
