@@ -118,6 +118,10 @@ void server_buffers_free(Server *s);
 int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 void server_drain(Server *s);
 int server_add_cert(Server *s, const char *cert, const char *key);
+
+/* credentials.c: adds each PREFIX_NAME.pem in $CREDENTIALS_DIRECTORY with
+ * its PREFIX_NAME.key; returns how many, or -errno (logged). */
+int server_add_credential_certs(Server *s, const char *prefix);
 /* (Re)loads the certificates; on failure logs and keeps the old ones. */
 int server_load_tls(Server *s);
 

@@ -31,6 +31,7 @@ typedef struct Options {
         size_t max_conns;
         TlsCertSpec certs[MAX_CERTS];
         int n_certs;
+        const char *tls_credentials;
 } Options;
 
 static void usage(FILE *f) {
@@ -59,6 +60,8 @@ static void usage(FILE *f) {
               "  --tls-cert=FILE --tls-key=FILE  a certificate (chain) and its key; repeat\n"
               "                           for more names (chosen by SNI). Relative names are\n"
               "                           looked up in $CREDENTIALS_DIRECTORY when set.\n"
+              "  --tls-credentials=PREFIX every PREFIX_NAME.pem in $CREDENTIALS_DIRECTORY with\n"
+              "                           its PREFIX_NAME.key (LoadCredential=PREFIX:DIR)\n"
               "  -h, --help\n"
               "\n"
               "SIGHUP reloads the certificates; SIGTERM stops accepting and drains.\n",
@@ -92,6 +95,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 ARG_EXPECT,
                 ARG_TLS_CERT,
                 ARG_TLS_KEY,
+                ARG_TLS_CREDENTIALS,
         };
         static const struct option options[] = {
                 {"root-socket", required_argument, NULL, ARG_ROOT_SOCKET},
@@ -107,6 +111,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 {"expect-timeout", required_argument, NULL, ARG_EXPECT},
                 {"tls-cert", required_argument, NULL, ARG_TLS_CERT},
                 {"tls-key", required_argument, NULL, ARG_TLS_KEY},
+                {"tls-credentials", required_argument, NULL, ARG_TLS_CREDENTIALS},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -207,6 +212,9 @@ static int parse_options(int argc, char **argv, Options *o) {
                                 return -EINVAL;
                         }
                         o->certs[o->n_certs - 1].key = optarg;
+                        break;
+                case ARG_TLS_CREDENTIALS:
+                        o->tls_credentials = optarg;
                         break;
                 case 'h':
                         usage(stdout);
@@ -341,6 +349,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < o.n_certs; i++)
                 if (server_add_cert(&server, o.certs[i].cert, o.certs[i].key) < 0)
                         return log_error("Out of memory"), 1;
+        if (o.tls_credentials && server_add_credential_certs(&server, o.tls_credentials) < 0)
+                return 1;
         r = listen_setup(&server, o.portspecs, o.n_portspecs);
         if (r < 0)
                 return 1;

@@ -125,8 +125,9 @@ int server_load_tls(Server *s) {
         if (!s->has_tls_listener)
                 return 0;
         if (s->n_certs == 0) {
-                log_error("A TLS socket needs a certificate: --tls-cert=FILE --tls-key=FILE, or "
-                          "ssl:cert=FILE,key=FILE");
+                log_error("A TLS socket needs a certificate: --tls-cert=FILE --tls-key=FILE, "
+                          "ssl:cert=FILE,key=FILE, or NAME.pem and NAME.key in the directory "
+                          "--tls-credentials loads (/etc/ashd/tls for ashd.service)");
                 return -EINVAL;
         }
         r = tls_config_new(s->certs, s->n_certs, &config, &error);

@@ -138,6 +138,37 @@ class TlsTest(ashdtest.TempDirTestCase):
         out = self.curl("a.test", self.a_cert, "/cred")
         self.assertEqual(out.returncode, 0, out.stderr)
 
+    def test_every_pair_of_a_credential_directory(self):
+        # As LoadCredential=tls:/etc/ashd/tls copies a directory: tls_FILE.
+        creds = os.path.join(self.tmp, "creds")
+        os.mkdir(creds)
+        for cert, key, name in ((self.a_cert, self.a_key, "a.test"), (self.b_cert, self.b_key, "b.test")):
+            shutil.copy(cert, os.path.join(creds, f"tls_{name}.pem"))
+            shutil.copy(key, os.path.join(creds, f"tls_{name}.key"))
+        shutil.copy(self.a_cert, os.path.join(creds, "other_x.pem"))
+        self.start("--tls-credentials=tls", env=[f"CREDENTIALS_DIRECTORY={creds}"])
+        for name, cert in (("a.test", self.a_cert), ("b.test", self.b_cert)):
+            s = self.tls_connect(name, cert)
+            self.assertEqual(self.get(s, "/")[0], 200)
+        # An unknown name gets the first in sorted order.
+        ctx = ssl.create_default_context(cafile=self.a_cert)
+        ctx.check_hostname = False
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port), timeout=ashdtest.TIMEOUT),
+                             server_hostname="c.test") as s:
+            self.assertEqual(self.get(s, "/")[0], 200)
+
+    def test_credential_without_key_or_directory_refuses_to_start(self):
+        creds = os.path.join(self.tmp, "creds")
+        os.mkdir(creds)
+        shutil.copy(self.a_cert, os.path.join(creds, "tls_a.pem"))
+        for env, want in (([f"--setenv=CREDENTIALS_DIRECTORY={creds}"], "tls_a.pem has no key tls_a.key"),
+                          ([], "no $CREDENTIALS_DIRECTORY")):
+            launcher = Launcher(["--once", "-l", "https=tcp:127.0.0.1:0", *env],
+                                [HTPARSER, "--tls-credentials=tls", "--", HANDLER])
+            self.addCleanup(launcher.close)
+            self.assertEqual(launcher.wait(), 1)
+            self.assertIn(want, launcher.stderr)
+
     def test_missing_certificate_refuses_to_start(self):
         launcher = Launcher(
             ["--once", "-l", "https=tcp:127.0.0.1:0"],
