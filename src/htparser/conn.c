@@ -600,6 +600,11 @@ static void conn_pump_body(Conn *c) {
                                 memmove(c->in + c->in_pos + produced, c->in + c->in_pos + consumed,
                                         avail - consumed);
                                 c->in_len -= consumed - produced;
+                                if ((uint64_t) produced > (uint64_t) c->body_remaining) {
+                                        conn_fail(c, 413);
+                                        return;
+                                }
+                                c->body_remaining -= produced;
                                 c->body_pending = produced;
                                 if (r == 1)
                                         c->body_done = true;
@@ -895,7 +900,10 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         c->keep_alive = h->keep_alive;
         c->head_request = strcmp(h->method, "HEAD") == 0;
         c->body_chunked = h->chunked;
-        c->body_remaining = h->content_length > 0 ? h->content_length : 0;
+        /* For a chunked body, what --max-body still allows. */
+        c->body_remaining = h->chunked ? (int64_t) (s->max_body > INT64_MAX ? INT64_MAX : s->max_body)
+                            : h->content_length > 0 ? h->content_length
+                                                    : 0;
         c->body_done = !h->chunked && c->body_remaining == 0;
         c->body_sent = c->body_discard = false;
         c->body_pending = 0;
@@ -975,7 +983,11 @@ static void conn_process(Conn *c) {
         }
         if (r == 0) {
                 if (c->in_len > 0)
-                        timer_set(c, c->timer_kind == TIMER_HEAD ? TIMER_HEAD : TIMER_HEAD);
+                        /* Started by the first byte and never restarted:
+                         * a head trickled in a byte at a time still has
+                         * --head-timeout in all. */
+                        if (c->timer_kind != TIMER_HEAD)
+                                timer_set(c, TIMER_HEAD);
                 return;
         }
         c->head_len = head_len;

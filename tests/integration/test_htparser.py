@@ -308,6 +308,38 @@ class LimitsAndFailuresTest(HtparserTestCase):
         self.assertEqual(status, 408)
         self.assertTrue(is_closed(s))
 
+    def test_trickled_head_is_408_all_the_same(self):
+        # One byte every 0.1 s keeps the connection busy but never restarts
+        # the head's time: 408 after about 0.5 s, long before the 4 s the
+        # trickle would take.
+        self.start()
+        s = self.connect()
+        head = b"GET / HTTP/1.1\r\nHost: h\r\nX-Slow: " + b"a" * 40
+        sent = 0
+        s.settimeout(0.1)
+        data = b""
+        while sent < len(head) and not data:
+            s.sendall(head[sent:sent + 1])
+            sent += 1
+            try:
+                data = s.recv(4096)
+            except socket.timeout:
+                pass
+        self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data)
+        self.assertLess(sent, len(head))
+
+    def test_chunked_body_over_limit_is_413(self):
+        self.start()
+        chunk = b"%x\r\n%s\r\n" % (600, b"x" * 600)
+        s, (status, _, _, _, _) = self.exchange(
+            b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk + b"0\r\n\r\n")
+        self.assertEqual(status, 413)
+        self.assertTrue(is_closed(s))
+        # Within the limit, the same framing is served.
+        s, (status, _, body, _, _) = self.exchange(
+            b"POST /body HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + b"0\r\n\r\n")
+        self.assertEqual((status, body), (200, b"body: 600\n"))
+
     def test_body_over_limit_is_413(self):
         self.start()
         s, (status, headers, _, _, _) = self.exchange(b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: 1001\r\n\r\n")
