@@ -374,7 +374,18 @@ char *const *handler_listen_names(const Handler *h, size_t *ret_n) {
         return h->names;
 }
 
+static void handler_drain(Handler *h, const char *why);
+
+/* SIGTERM (systemctl stop or restart) drains as an idle exit does: no new
+ * work, everything already sent to us served. A second signal, or SIGINT,
+ * ends at once. */
 static int handler_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Handler *h = userdata;
+
+        if (si->ssi_signo == SIGTERM && !h->draining) {
+                handler_drain(h, "Stopping: serving what was sent, taking nothing new");
+                return 0;
+        }
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
@@ -395,15 +406,15 @@ int handler_run(const HandlerOptions *options, handler_setup_fn setup) {
         r = sd_event_default(&event);
         if (r < 0)
                 return log_errno(LOG_ERR, r, "Failed to allocate the event loop: %m"), 1;
-        if ((r = sd_event_add_signal(event, NULL, SIGTERM, handler_on_signal, NULL)) < 0 ||
-            (r = sd_event_add_signal(event, NULL, SIGINT, handler_on_signal, NULL)) < 0)
-                return log_errno(LOG_ERR, r, "Failed to watch signals: %m"), 1;
         if (setup && setup(event, options->userdata) < 0)
                 return 1;
 
         r = handler_new(event, options, &h);
         if (r < 0)
                 return log_errno(LOG_ERR, r, "Failed to set up the handler: %m"), 1;
+        if ((r = sd_event_add_signal(event, NULL, SIGTERM, handler_on_signal, h)) < 0 ||
+            (r = sd_event_add_signal(event, NULL, SIGINT, handler_on_signal, h)) < 0)
+                return log_errno(LOG_ERR, r, "Failed to watch signals: %m"), 1;
         if (options->idle_exit_usec > 0 && (r = handler_set_idle_exit(h, options->idle_exit_usec)) < 0)
                 return log_errno(LOG_ERR, r, "Failed to set up the idle timer: %m"), 1;
         if (options->ret_handler)
@@ -430,8 +441,10 @@ void handler_release(Handler *h) {
  * its client takes as "reconnect and resend" (reaching our successor
  * through the listening socket systemd keeps), while what it already sent
  * is still read and served here before the connection ends. */
-static void handler_drain(Handler *h) {
-        log_fields(LOG_INFO, NULL, "Idle, exiting");
+static void handler_drain(Handler *h, const char *why) {
+        if (h->draining)
+                return;
+        log_fields(LOG_INFO, NULL, "%s", why);
         h->draining = true;
         handler_stop_accepting(h);
         for (Connection *c = h->connections; c; c = c->next)
@@ -444,7 +457,7 @@ static int handler_idle_check(sd_event_source *s, uint64_t usec, void *userdata)
         uint64_t due = h->last_request + h->idle_exit_usec, next;
 
         if (h->holds == 0 && usec >= due) {
-                handler_drain(h);
+                handler_drain(h, "Idle, exiting");
                 return 0;
         }
         /* A request came meanwhile (look again when the quiet could be long

@@ -215,3 +215,24 @@ class ActivatedModeTest(ashdtest.TempDirTestCase):
     def test_sigterm_exits_cleanly(self):
         launcher = self.launch()
         self.assertEqual(launcher.stop(), 0)
+
+    def test_sigterm_drains_what_was_sent(self):
+        # systemctl stop/restart: a request being served and one waiting in
+        # the connection are both answered before the handler exits.
+        import signal
+
+        launcher = self.launch()
+        conn = launcher.connect("upstream")
+        busy = request(conn, url="/body")
+        busy.sendall(b"12345")
+        waiting = request(conn, url="/waiting")
+        launcher.send_signal(signal.SIGTERM)
+        busy.sendall(b"67890")
+        busy.shutdown(socket.SHUT_WR)
+        self.assertEqual(parse_response(read_all(busy))[2], b"body: 10\n")
+        status, _, body = parse_response(read_all(waiting))
+        self.assertEqual(status, 200)
+        self.assertIn(("rest", "waiting"), fields(body))
+        # Nothing new is taken, and then it is gone with a clean status.
+        self.assertEqual(launcher.wait_exited().status, ("status", 0))
+        conn.close()
