@@ -31,7 +31,7 @@ static void usage(FILE *f) {
               "  -N                     do not read " DIRPLEX_GLOBAL_CONF "\n"
               "  -c CONFIG              read CONFIG too (before " DIRPLEX_GLOBAL_CONF ")\n"
               "  --upstream-user USER   may connect besides root and our own uid\n"
-              "  -h, --help\n",
+              HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
               f);
 }
 

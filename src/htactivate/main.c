@@ -58,7 +58,7 @@ static void usage(FILE *f) {
               "and again after it exits.\n"
               "\n"
               "  -u, --upstream-user=USER  who may connect besides root and us (default ashd)\n"
-              "  -h, --help\n",
+              HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
               f);
 }
 

@@ -51,9 +51,10 @@ static int run_transient(HtlsOptions *o, int argc, char **argv) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "usage: htls [-d DIR] [-a] [METHOD URL REST]\n"
-                   "  -d DIR  list DIR when a request has no X-Ash-File header\n"
-                   "  -a      show names starting with '.'\n");
+        fprintf(f, "usage: htls [-d DIR] [-a] [--idle-exit SEC] [METHOD URL REST]\n"
+                   "  -d DIR                 list DIR when a request has no X-Ash-File header\n"
+                   "  -a                     show names starting with '.'\n" HANDLER_IDLE_EXIT_HELP
+                   "  -h, --help\n");
 }
 
 int main(int argc, char **argv) {
@@ -67,6 +68,7 @@ int main(int argc, char **argv) {
          * is never taken for an option. */
         static const struct option options[] = {
                 HANDLER_IDLE_EXIT_OPTION,
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
 

@@ -93,6 +93,8 @@ void handler_release(Handler *h);
 
 /* The --idle-exit option every persistent handler takes, for getopt_long. */
 #define HANDLER_OPT_IDLE_EXIT 0x1d1e
+/* Its line in every handler's --help. */
+#define HANDLER_IDLE_EXIT_HELP "  --idle-exit SEC        exit after SEC seconds without a request\n"
 #define HANDLER_IDLE_EXIT_OPTION \
         { "idle-exit", required_argument, NULL, HANDLER_OPT_IDLE_EXIT }
 

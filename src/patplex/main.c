@@ -32,7 +32,7 @@ static void usage(FILE *f) {
               "\n"
               "  -N                     do not read " PATPLEX_GLOBAL_CONF "\n"
               "  --upstream-user USER   may connect besides root and our own uid\n"
-              "  -h, --help\n",
+              HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
               f);
 }
 

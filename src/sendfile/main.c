@@ -38,7 +38,8 @@ static void help(void) {
                "  -f FILE   the file to serve (default: the X-Ash-File request header)\n"
                "  -c TYPE   its Content-Type (default: X-Ash-Content-Type, then\n"
                "            " MIME_TYPES_PATH " by extension, then libmagic)\n"
-               "  -h        this help\n\n"
+               "  --idle-exit SEC  exit after SEC seconds without a request\n"
+               "  -h, --help       this help\n\n"
                "ASHD_MIME_TYPES names another mime.types file.\n");
 }
 
