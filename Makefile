@@ -9,6 +9,8 @@
 #   make asan       the same test tiers built with ASan and UBSan
 #   make demo       run the server chain on 127.0.0.1:8080
 #   make install    PREFIX, DESTDIR; systemd directories from pkg-config
+#   make deb        a Debian package of the working tree, checked by lintian
+#   make rpm        packaging/rpm/ashd.spec built with rpmbuild (a check)
 #   make clean
 
 BUILD ?= build
@@ -119,7 +121,8 @@ check: deps-test
 
 # ASHD_MAKE_VARS lets a test run make on this same build (make install).
 check-tiers: $(PROGRAM_BINS) $(UNIT_BINS) $(HELPER_BINS) $(if $(filter 1,$(SANITIZE)),,$(FUZZ_BINS))
-	@BUILD=$(BUILD) PYTHON=$(PYTHON) ASHD_MAKE_VARS="BUILD=$(BUILD) SANITIZE=$(SANITIZE)" tests/run-tiers.sh
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) ASHD_SANITIZE=$(SANITIZE) ASHD_MAKE_VARS="BUILD=$(BUILD) SANITIZE=$(SANITIZE)" \
+		tests/run-tiers.sh
 
 # libFuzzer targets, tests/fuzz/fuzz-NAME.c over the library, built with
 # clang; "make fuzz" runs each for FUZZ_SECONDS on its seed corpus (the
@@ -150,10 +153,14 @@ SYSTEM_UNITS := $(wildcard units/*.socket units/*.service units/*.target)
 SYSTEM_UNIT_DROPINS := $(wildcard units/*.d/*.conf)
 USER_UNITS := $(wildcard units/user/*.socket units/user/*.service)
 CONFIGS := $(wildcard etc/ashd/*)
+MAN1_PAGES := $(wildcard man/*.1)
+MAN7_PAGES := $(wildcard man/*.7)
 INSTALL_BINS = $(filter-out $(NOINST_PROGRAMS:%=$(BUILD)/%),$(PROGRAM_BINS))
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 
-install: all
+# NODEPS=1: build without asking apt for packages first (a package build,
+# whose build dependencies are installed already).
+install: $(if $(filter 1,$(NODEPS)),programs,all)
 	install -d $(DESTDIR)$(BINDIR)
 	$(if $(INSTALL_BINS),install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(BINDIR)/)
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(TMPFILESDIR) \
@@ -166,6 +173,10 @@ install: all
 	install -m 0644 sysusers.d/ashd.conf $(DESTDIR)$(SYSUSERSDIR)/ashd.conf
 	install -m 0644 catalog/ashd.catalog $(DESTDIR)$(CATALOGDIR)/ashd.catalog
 	$(if $(CONFIGS),install -d $(DESTDIR)$(SYSCONFDIR)/ashd && install -m 0644 $(CONFIGS) $(DESTDIR)$(SYSCONFDIR)/ashd/)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	$(if $(MAN1_PAGES),install -m 0644 $(MAN1_PAGES) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN7_PAGES),install -m 0644 $(MAN7_PAGES) $(DESTDIR)$(MANDIR)/man7/)
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/ashd/tls
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/helpers/*.c)
@@ -174,3 +185,80 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# make deb: a Debian package of the working tree as it is (tracked files and
+# untracked ones that are not ignored, so uncommitted work is included),
+# built by dpkg-buildpackage in $(BUILD)/deb/ashd-VERSION from
+# packaging/debian, then checked by lintian. The .deb, .changes, .buildinfo
+# and lintian.txt end up in $(BUILD)/deb/. Build-Depends are generated from
+# "packaging/deps.sh list build", less the build-essential packages that
+# every Debian build has (and lintian objects to seeing listed). The build
+# gets a clean environment: this make's variables (BUILD, PREFIX, DESTDIR…)
+# would otherwise reach the package's own make through the environment.
+# lintian's scratch files go to $(BUILD)/deb/tmp (it leaves some behind).
+.PHONY: deb deb-build
+# The working tree's files for a package, NUL-separated (a deleted file that
+# git still tracks is left out). Recipes check for a git checkout first.
+TREE_FILES = git ls-files -z -co --exclude-standard | \
+	xargs -0 sh -c 'for f; do if [ -f "$$f" ] || [ -L "$$f" ]; then printf "%s\0" "$$f"; fi; done' sh
+DEB_DIR = $(abspath $(BUILD))/deb
+DEB_BUILD_ESSENTIAL = gcc g++ make libc6-dev libc-dev dpkg-dev
+LINTIAN_FAIL_ON ?= error,warning
+
+deb:
+	@packaging/deps.sh install build
+	@packaging/deps.sh install package
+	@$(MAKE) --no-print-directory deb-build
+
+deb-build:
+	@set -e; \
+	version=$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version); \
+	src=$(DEB_DIR)/ashd-$$version; \
+	git rev-parse --git-dir >/dev/null; \
+	rm -rf $(DEB_DIR); mkdir -p $$src; \
+	$(TREE_FILES) | tar --null -T - -cf - | tar -C $$src -xf -; \
+	rm -rf $$src/debian; cp -R packaging/debian $$src/debian; rm $$src/debian/control.in; \
+	deps=$$(packaging/deps.sh list build | grep -vxF $(DEB_BUILD_ESSENTIAL:%=-e %) | \
+		sed 's/^/               /; $$!s/$$/,/'); \
+	awk -v deps="$$deps" '{ sub(/^ *@BUILD_DEPENDS@$$/, deps); print }' \
+		packaging/debian/control.in >$$src/debian/control; \
+	echo "deb: building in $$src"; \
+	cd $$src && env -i PATH="$$PATH" HOME="$$HOME" DEB_BUILD_OPTIONS="$$DEB_BUILD_OPTIONS" \
+		dpkg-buildpackage -us -uc -b -Jauto
+	@echo "deb: lintian"; \
+	mkdir -p $(DEB_DIR)/tmp; \
+	TMPDIR=$(DEB_DIR)/tmp lintian --display-info --pedantic --fail-on $(LINTIAN_FAIL_ON) \
+		$(DEB_DIR)/ashd_*.changes >$(DEB_DIR)/lintian.txt 2>&1; rc=$$?; \
+	rm -rf $(DEB_DIR)/tmp; cat $(DEB_DIR)/lintian.txt; ls $(DEB_DIR)/*.deb; exit $$rc
+
+# make rpm: packaging/rpm/ashd.spec built by rpmbuild -bb on this Debian
+# machine, from a tarball of the working tree (as for "make deb"), into
+# $(BUILD)/rpm/. Debian has neither systemd's rpm macros nor an rpm
+# database of the installed packages: packaging/rpm/macros.debian stands in
+# for the macros, the directories come from pkg-config, and BuildRequires are
+# not checked (--nodeps: apt has installed deps.sh's build list instead).
+# This checks the spec's build, install and file list, not Fedora's
+# scriptlets.
+.PHONY: rpm rpm-build
+RPM_DIR = $(abspath $(BUILD))/rpm
+
+rpm:
+	@packaging/deps.sh install build
+	@packaging/deps.sh install package
+	@$(MAKE) --no-print-directory rpm-build
+
+rpm-build:
+	@set -e; \
+	version=$$(sed -n 's/^Version: *//p' packaging/rpm/ashd.spec); \
+	git rev-parse --git-dir >/dev/null; \
+	rm -rf $(RPM_DIR); mkdir -p $(RPM_DIR)/SOURCES $(RPM_DIR)/tmp; \
+	$(TREE_FILES) | tar --null -T - --transform "s,^,ashd-$$version/," -czf $(RPM_DIR)/SOURCES/ashd-$$version.tar.gz; \
+	cp sysusers.d/ashd.conf $(RPM_DIR)/SOURCES/ashd.sysusers; \
+	env -i PATH="$$PATH" HOME="$$HOME" rpmbuild -bb --nodeps \
+		--load packaging/rpm/macros.debian \
+		--define '_topdir $(RPM_DIR)' --define '_tmppath $(RPM_DIR)/tmp' \
+		--define '_unitdir $(UNITDIR)' --define '_userunitdir $(USERUNITDIR)' \
+		--define '_tmpfilesdir $(TMPFILESDIR)' --define '_sysusersdir $(SYSUSERSDIR)' \
+		--define '_journalcatalogdir $(CATALOGDIR)' \
+		packaging/rpm/ashd.spec; \
+	ls $(RPM_DIR)/RPMS/*/*.rpm

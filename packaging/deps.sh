@@ -5,17 +5,21 @@
 # "deps.sh install KIND" before building or testing; packaging reads the
 # lists with "deps.sh list KIND".
 #
-#   deps.sh list build|test|run|all    print the package names, one per line
+#   deps.sh list build|test|run|package|all
+#                                      print the package names, one per line
 #   deps.sh missing KIND               print those not installed
 #   deps.sh install KIND               as root: install the missing ones
 #                                      (apt-get update once, only if needed)
 set -eu
 
+# systemd: its pkg-config file (systemd.pc) names the unit, tmpfiles,
+# sysusers and catalog directories that "make install" uses.
 build="
 gcc
 make
 libc6-dev
 pkg-config
+systemd
 libsystemd-dev
 libssl-dev
 libmagic-dev
@@ -23,15 +27,32 @@ check
 "
 
 # What the test tiers run: real clients, systemd's own tools and journald,
-# unshare for a private journal, clang for the fuzz and sanitizer builds.
+# unshare for a private journal, clang for the fuzz and sanitizer builds,
+# debootstrap and systemd-nspawn for the system tier's booted Debian.
 test="
 curl
 python3
 systemd
+systemd-container
+debootstrap
 util-linux
 clang
 libclang-rt-14-dev
 openssl
+mandoc
+"
+
+# What "make deb" and "make rpm" need beyond the build list: Debian's
+# package tools (build-essential is implied by every source package, dh and
+# dh_installsysusers come with debhelper 13), lintian to check the result,
+# and rpm for rpmbuild/rpmspec. In "all" so that the test tiers can build
+# the packages.
+package="
+build-essential
+dpkg-dev
+debhelper
+lintian
+rpm
 "
 
 run="
@@ -46,8 +67,9 @@ list() {
         build) printf '%s\n' $build ;;
         test) printf '%s\n' $test ;;
         run) printf '%s\n' $run ;;
-        all) printf '%s\n' $build $test $run | sort -u ;;
-        *) echo "deps.sh: unknown kind '$1' (build, test, run, all)" >&2; exit 2 ;;
+        package) printf '%s\n' $package ;;
+        all) printf '%s\n' $build $test $run $package | sort -u ;;
+        *) echo "deps.sh: unknown kind '$1' (build, test, run, package, all)" >&2; exit 2 ;;
         esac
 }
 
@@ -76,7 +98,7 @@ install)
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >&2
         ;;
 *)
-        echo "usage: deps.sh list|missing|install [build|test|run|all]" >&2
+        echo "usage: deps.sh list|missing|install [build|test|run|package|all]" >&2
         exit 2
         ;;
 esac
