@@ -26,18 +26,26 @@ def sh(*cmd, **kw):
 
 
 class Container:
-    def __init__(self, base):
+    """One booted system; NAME keeps two of them (and their trees and
+    cgroups) apart."""
+
+    def __init__(self, base, name=NAME):
         self.base = base
-        self.root = os.path.join(BUILD, "system", "root")
-        self.console = os.path.join(BUILD, "system", "console.log")
-        self.cgroups = [os.path.join(r, NAME) for r in CGROUP_ROOTS if os.path.isdir(r)]
+        self.name = name
+        self.root = os.path.join(BUILD, "system", name)
+        self.console = os.path.join(BUILD, "system", f"{name}.console.log")
+        self.cgroups = [os.path.join(r, name) for r in CGROUP_ROOTS if os.path.isdir(r)]
         self.nspawn = None
         self.leader = None
 
     # --- the tree -------------------------------------------------------
-    def prepare(self):
+    def copy_base(self):
         shutil.rmtree(self.root, ignore_errors=True)
         sh("cp", "-a", "--reflink=auto", self.base, self.root, check=True)
+
+    def prepare(self):
+        """The base tree with `make install` and the test users' sites."""
+        self.copy_base()
         make_vars = os.environ.get("ASHD_MAKE_VARS", f"BUILD={BUILD}").split()
         out = sh("make", "--no-print-directory", "-C", SRC, "install", f"DESTDIR={self.root}", "PREFIX=/usr",
                  *make_vars, timeout=600)
@@ -82,7 +90,7 @@ class Container:
 
         console = open(self.console, "w")
         self.nspawn = subprocess.Popen(
-            ["systemd-nspawn", "-q", "-b", "-D", self.root, "-M", NAME, "--register=no", "--keep-unit",
+            ["systemd-nspawn", "-q", "-b", "-D", self.root, "-M", self.name, "--register=no", "--keep-unit",
              "--private-network", "--console=read-only"],
             stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, preexec_fn=enter_cgroup)
         console.close()
