@@ -30,8 +30,8 @@ static void usage(FILE *f) {
               "\n"
               "  -N                     do not read " DIRPLEX_GLOBAL_CONF "\n"
               "  -c CONFIG              read CONFIG too (before " DIRPLEX_GLOBAL_CONF ")\n"
-              "  --upstream-user USER   may connect besides root and our own uid\n"
-              HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
+              "  --upstream-user USER   may connect besides root and our own uid\n" HANDLER_IDLE_EXIT_HELP
+              "  -h, --help\n",
               f);
 }
 

@@ -10,12 +10,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
+#include "beneath.h"
 #include "dirmap.h"
 #include "dirplex.h"
 #include "log.h"
@@ -40,13 +39,25 @@ typedef struct Walk {
 /* Opens rel beneath the root: symlinks that leave it are refused (EXDEV)
  * unless the global configuration says follow-symlinks; magic links never. */
 static int open_beneath(Walk *w, const char *rel, int flags) {
-        struct open_how how = {
-                .flags = flags | O_CLOEXEC,
-                .resolve = RESOLVE_NO_MAGICLINKS | (w->d->follow_symlinks ? 0 : RESOLVE_BENEATH),
-        };
-        long fd = syscall(SYS_openat2, w->root_fd, *rel ? rel : ".", &how, sizeof(how));
+        return beneath_open(w->root_fd, rel, flags, w->d->follow_symlinks);
+}
 
-        return fd < 0 ? -errno : (int) fd;
+/* Whether an error of open_beneath() means the path is not there or not to
+ * be served (a 404) rather than that the server failed (a 500): missing,
+ * leaving the root, a loop, too long, or a directory the server may not
+ * search. */
+static bool open_refused(int error) {
+        switch (error) {
+        case -ENOENT:
+        case -ENOTDIR:
+        case -EXDEV:
+        case -ELOOP:
+        case -ENAMETOOLONG:
+        case -EACCES:
+                return true;
+        default:
+                return false;
+        }
 }
 
 /* The configurations that apply in the current directory, nearest first. */
@@ -88,6 +99,14 @@ static void forward(Walk *w, Target *h) {
                 log_errno(LOG_WARNING, r, "Handler %s cannot take the request: %m", h->name);
                 answer(w, 503, "The handler for this resource is not available.");
         }
+}
+
+/* A failure of the server's own (out of fds, memory, an I/O error): logged,
+ * as the client only learns that it happened. */
+static void server_error(Walk *w, int error, const char *what) {
+        log_fields(LOG_ERR, (const LogField[]){{"URL", w->req->url}, {}}, "Cannot %s: %s", what,
+                   strerror(-error));
+        answer(w, 500, NULL);
 }
 
 static void not_found(Walk *w) {
@@ -155,7 +174,11 @@ static void serve_directory(Walk *w) {
                 if (rel_append(w, *i) < 0)
                         continue;
                 fd = open_beneath(w, w->rel, O_PATH);
-                if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (fd < 0 && !open_refused(fd))
+                        return server_error(w, fd, "look for an index file");
+                if (fd >= 0 && fstat(fd, &st) < 0)
+                        return server_error(w, -errno, "look at an index file");
+                if (fd >= 0 && S_ISREG(st.st_mode)) {
                         serve_found(w, *i, false, "");
                         return;
                 }
@@ -164,15 +187,72 @@ static void serve_directory(Walk *w) {
         serve_found(w, len ? strrchr(w->rel, '/') ? strrchr(w->rel, '/') + 1 : w->rel : "", true, "");
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* The names a missing element may stand for in the extension-less lookup. */
+typedef struct Candidates {
+        char **names;
+        size_t n, allocated;
+} Candidates;
+
+static void candidates_done(Candidates *c) {
+        for (size_t i = 0; i < c->n; i++)
+                free(c->names[i]);
+        free(c->names);
+}
+
+static int candidates_add(Candidates *c, const char *name) {
+        if (c->n == c->allocated) {
+                size_t allocated = c->allocated * 2 + 4;
+                char **m = realloc(c->names, allocated * sizeof(char *));
+
+                if (!m)
+                        return -ENOMEM;
+                c->names = m;
+                c->allocated = allocated;
+        }
+        c->names[c->n] = strdup(name);
+        if (!c->names[c->n])
+                return -ENOMEM;
+        c->n++;
+        return 0;
+}
+
+/* The names "element.EXT" in the directory open at fd (which this takes
+ * over) that may be regular files: symlinks are resolved when tried. */
+static int candidates_read(Candidates *c, int fd, const char *element) {
+        _cleanup_(closedirp) DIR *dir = fdopendir(fd);
+        size_t len = strlen(element);
+
+        if (!dir) {
+                safe_close(fd);
+                return -errno;
+        }
+        for (;;) {
+                struct dirent *de;
+                int r;
+
+                /* readdir() says end and failure alike, errno tells them apart. */
+                errno = 0;
+                de = readdir(dir);
+                if (!de)
+                        return errno > 0 ? -errno : 0;
+                if (strncmp(de->d_name, element, len) != 0 || de->d_name[len] != '.')
+                        continue;
+                if (de->d_type != DT_REG && de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+                        continue;
+                r = candidates_add(c, de->d_name);
+                if (r < 0)
+                        return r;
+        }
+}
+
 /* The extension-less lookup: element was not found in the current
  * directory; on success w->rel names the chosen regular file and its fd is
- * returned. */
+ * returned. -ENOENT when no candidate fits; other errors as open_beneath(). */
 static int lookup_extension(Walk *w, size_t dir_len, const char *element, char **ret_name) {
+        _cleanup_(candidates_done) Candidates c = {};
         _cleanup_free_ char *dir_rel = strndup(w->rel, dir_len);
-        char **names = NULL;
-        size_t n = 0, allocated = 0, len = strlen(element);
-        struct dirent *de;
-        DIR *dir;
         int fd, r, pick;
 
         if (!dir_rel)
@@ -180,54 +260,38 @@ static int lookup_extension(Walk *w, size_t dir_len, const char *element, char *
         fd = open_beneath(w, dir_rel, O_RDONLY | O_DIRECTORY);
         if (fd < 0)
                 return fd;
-        dir = fdopendir(fd);
-        if (!dir) {
-                safe_close(fd);
-                return -errno;
-        }
-        r = -ENOENT;
-        while ((de = readdir(dir))) {
-                if (strncmp(de->d_name, element, len) != 0 || de->d_name[len] != '.')
-                        continue;
-                if (de->d_type != DT_REG && de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
-                        continue;
-                if (n == allocated) {
-                        char **m = realloc(names, (allocated = allocated * 2 + 4) * sizeof(char *));
-                        if (!m)
-                                goto out;
-                        names = m;
-                }
-                names[n] = strdup(de->d_name);
-                if (!names[n])
-                        goto out;
-                n++;
-        }
+        r = candidates_read(&c, fd, element);
+        if (r < 0)
+                return r;
         /* Candidates are tried in the documented order until one is a
          * regular file reachable beneath the root. */
-        while ((pick = dirmap_pick_extension(element, names, n)) >= 0) {
+        while ((pick = dirmap_pick_extension(element, c.names, c.n)) >= 0) {
+                _cleanup_free_ char *name = c.names[pick];
                 struct stat st;
 
+                c.names[pick] = c.names[--c.n];
                 rel_truncate(w, dir_len);
-                if (rel_append(w, names[pick]) < 0)
+                if (rel_append(w, name) < 0)
                         break;
                 fd = open_beneath(w, w->rel, O_PATH);
-                if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-                        *ret_name = TAKE_PTR(names[pick]);
-                        names[pick] = names[--n];
-                        r = fd;
-                        goto out;
+                if (fd < 0 && !open_refused(fd)) {
+                        rel_truncate(w, dir_len);
+                        return fd;
+                }
+                if (fd >= 0 && fstat(fd, &st) < 0) {
+                        r = -errno;
+                        safe_close(fd);
+                        rel_truncate(w, dir_len);
+                        return r;
+                }
+                if (fd >= 0 && S_ISREG(st.st_mode)) {
+                        *ret_name = TAKE_PTR(name);
+                        return fd;
                 }
                 safe_close(fd);
-                free(names[pick]);
-                names[pick] = names[--n];
         }
         rel_truncate(w, dir_len);
-out:
-        for (size_t i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
-        closedir(dir);
-        return r;
+        return -ENOENT;
 }
 
 /* Enters the directory open at fd: its .htrc joins the chain. */
@@ -284,14 +348,17 @@ static void walk(Walk *w) {
                 fd = open_beneath(w, w->rel, O_PATH);
                 if (fd == -ENOENT)
                         fd = lookup_extension(w, dir_len, element, &found_name);
+                if (fd < 0 && !open_refused(fd))
+                        return server_error(w, fd, "open a path beneath the root");
                 if (fd < 0) {
                         if (fd != -ENOENT)
-                                log_debug("Refused %s: %s", w->rel, strerror(-fd));
+                                log_fields(LOG_DEBUG, (const LogField[]){{"URL", w->req->url}, {}},
+                                           "Refused a path beneath the root: %s", strerror(-fd));
                         rel_truncate(w, dir_len);
                         return not_found(w);
                 }
                 if (fstat(fd, &st) < 0)
-                        return answer(w, 500, NULL);
+                        return server_error(w, -errno, "look at a path beneath the root");
                 if (S_ISREG(st.st_mode))
                         return serve_found(w, found_name ? found_name : element, false, rest);
                 if (!S_ISDIR(st.st_mode) || found_name) {

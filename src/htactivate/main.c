@@ -57,8 +57,8 @@ static void usage(FILE *f) {
               "the original ashd forks them. PROGRAM is started on the first request\n"
               "and again after it exits.\n"
               "\n"
-              "  -u, --upstream-user=USER  who may connect besides root and us (default ashd)\n"
-              HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
+              "  -u, --upstream-user=USER  who may connect besides root and us (default "
+              "ashd)\n" HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
               f);
 }
 

@@ -37,7 +37,8 @@ int server_add_credential_certs(Server *s, const char *prefix) {
         int n, added = 0, r = 0;
 
         if (!dir || !*dir) {
-                log_error("--tls-credentials=%s: no $CREDENTIALS_DIRECTORY (LoadCredential=%s:DIR in the unit)",
+                log_error("--tls-credentials=%s: no $CREDENTIALS_DIRECTORY (LoadCredential=%s:DIR in the "
+                          "unit)",
                           prefix, prefix);
                 return -ENOENT;
         }

@@ -31,8 +31,8 @@ static void usage(FILE *f) {
               "handler of the first matching stanza. SIGHUP rereads the configuration.\n"
               "\n"
               "  -N                     do not read " PATPLEX_GLOBAL_CONF "\n"
-              "  --upstream-user USER   may connect besides root and our own uid\n"
-              HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
+              "  --upstream-user USER   may connect besides root and our own uid\n" HANDLER_IDLE_EXIT_HELP
+              "  -h, --help\n",
               f);
 }
 

@@ -115,8 +115,8 @@ static void usage(FILE *f) {
                 "  -m MIN-UID             serve only users with a uid of at least MIN-UID (default %u)\n"
                 "  -I                     accepted for compatibility with ashd; does nothing\n"
                 "  --user-dir DIR         where the site sockets are (default %s)\n"
-                "  --upstream-user USER   who may connect besides root and us (default %s)\n"
-                HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
+                "  --upstream-user USER   who may connect besides root and us (default "
+                "%s)\n" HANDLER_IDLE_EXIT_HELP "  -h, --help\n",
                 USERPLEX_MIN_UID_DEFAULT, USERPLEX_USER_DIR_DEFAULT, HANDLER_UPSTREAM_USER_DEFAULT);
 }
 

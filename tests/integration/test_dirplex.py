@@ -7,7 +7,10 @@ string and headers it got."""
 
 import os
 import socket
+import subprocess
+import sys
 import threading
+import unittest
 
 import ashdtest
 from ashdtest import binary
@@ -17,6 +20,7 @@ from launch import Launcher
 HTPARSER = binary("htparser")
 DIRPLEX = binary("dirplex")
 HANDLER = binary("test-handler")
+NO_OPENAT2 = binary("no-openat2")
 
 BASE_CONF = """
 child echo
@@ -66,6 +70,9 @@ def parse_echo(body):
 
 class DirplexTestCase(ashdtest.TempDirTestCase):
     conf = BASE_CONF
+    # What dirplex runs under (a program that execs it), and the environment.
+    wrapper = ()
+    launch_env = None
 
     def setUp(self):
         super().setUp()
@@ -85,7 +92,8 @@ class DirplexTestCase(ashdtest.TempDirTestCase):
     def start(self, root=None):
         launcher = Launcher(
             ["-l", "http=tcp:127.0.0.1:0"],
-            [HTPARSER, "--", DIRPLEX, "-N", "-c", self.conf_path, root or self.root],
+            [HTPARSER, "--", *self.wrapper, DIRPLEX, "-N", "-c", self.conf_path, root or self.root],
+            env=self.launch_env,
         )
         self.addCleanup(launcher.close)
         launcher.wait_ready()
@@ -287,6 +295,9 @@ class SocketTargetTest(DirplexTestCase):
 
 
 class SymlinkTest(DirplexTestCase):
+    # Links followed in a row by /c0 (one more than the kernel's 40) and /c1.
+    CHAIN = 40
+
     def make_tree(self):
         outside = os.path.join(self.tmp, "outside")
         write(f"{outside}/secret.txt", "secret")
@@ -296,11 +307,52 @@ class SymlinkTest(DirplexTestCase):
         os.symlink("/etc/passwd", f"{self.root}/passwd")
         os.symlink("in/real.txt", f"{self.root}/inside.txt")
         os.symlink("../in", f"{self.root}/in/loop")
+        # Absolute, or leaving the root on the way back in: RESOLVE_BENEATH
+        # refuses both although they end inside.
+        os.symlink(self.file("in/real.txt"), f"{self.root}/abs-inside.txt")
+        os.symlink("../root/in/real.txt", f"{self.root}/back-in.txt")
+        os.symlink("../..", f"{self.root}/in/esc")
+        # ".", "..", "//" and trailing slashes in targets that stay inside.
+        os.symlink("..", f"{self.root}/in/up")
+        os.symlink("in", f"{self.root}/indir")
+        os.symlink("./in//./real.txt", f"{self.root}/messy.txt")
+        os.symlink("in/", f"{self.root}/slashed")
+        # Broken ones.
+        os.symlink("in/real.txt/", f"{self.root}/fileslash.txt")
+        os.symlink("in/real.txt/x", f"{self.root}/through-file.txt")
+        os.symlink("nothing-here", f"{self.root}/dangling.txt")
+        os.symlink("self", f"{self.root}/self")
+        os.symlink("pong", f"{self.root}/ping")
+        os.symlink("ping", f"{self.root}/pong")
+        for i in range(self.CHAIN):
+            os.symlink(f"c{i + 1}", f"{self.root}/c{i}")
+        os.symlink("in/real.txt", f"{self.root}/c{self.CHAIN}")
+        # Index files and the extension-less lookup through links.
+        os.mkdir(f"{self.root}/idx")
+        os.symlink("../in/real.txt", f"{self.root}/idx/index.html")
+        os.mkdir(f"{self.root}/idxout")
+        os.symlink("../../outside/secret.txt", f"{self.root}/idxout/index.html")
+        os.symlink("in/real.txt", f"{self.root}/ext.html")
+        os.symlink("../outside/secret.txt", f"{self.root}/extout.html")
 
     def test_symlinks_leaving_root_refused(self):
         self.assertEqual(self.get("/out.txt")[0], 404)
         self.assertEqual(self.get("/outdir/secret.txt")[0], 404)
         self.assertEqual(self.get("/passwd")[0], 404)
+
+    def test_absolute_and_reentering_links_refused(self):
+        for target in ("/abs-inside.txt", "/back-in.txt", "/in/esc/outside/secret.txt", "/in/esc/root/in/real.txt"):
+            self.assertEqual(self.get(target)[0], 404, target)
+
+    def test_index_and_extension_through_links(self):
+        _, h = self.served("/idx/")
+        self.assertEqual(h["X-Ash-File"], self.file("idx/index.html"))
+        _, h = self.served("/ext")
+        self.assertEqual(h["X-Ash-File"], self.file("ext.html"))
+        # A link leading out is no index file and no candidate.
+        _, h = self.served("/idxout/")
+        self.assertEqual((h["X-Ash-File"], h["X-Ash-via"]), (self.file("idxout"), "listing"))
+        self.assertEqual(self.get("/extout")[0], 404)
 
     def test_symlinks_inside_root_followed(self):
         _, h = self.served("/inside.txt")
@@ -308,14 +360,44 @@ class SymlinkTest(DirplexTestCase):
         _, h = self.served("/in/loop/real.txt")
         self.assertEqual(h["X-Ash-File"], self.file("in/loop/real.txt"))
 
+    def test_dots_and_slashes_in_targets(self):
+        for rel in ("in/up/in/real.txt", "in/up/in/up/indir/real.txt", "messy.txt", "indir/real.txt",
+                    "slashed/real.txt"):
+            _, h = self.served("/" + rel)
+            self.assertEqual(h["X-Ash-File"], self.file(rel))
+        self.assertEqual(self.get("/indir")[0], 301)
+        _, h = self.served("/in/up/")
+        self.assertEqual(h["X-Ash-File"], self.file("in/up"))
+
+    def test_broken_links_not_found(self):
+        for target in ("/fileslash.txt", "/through-file.txt", "/dangling.txt", "/self", "/ping",
+                       "/in/loop/loop/esc/x"):
+            self.assertEqual(self.get(target)[0], 404, target)
+
+    def test_link_limit_is_the_kernels(self):
+        _, h = self.served("/c1")
+        self.assertEqual(h["X-Ash-File"], self.file("c1"))
+        self.assertEqual(self.get("/c0")[0], 404)
+
 
 class FollowSymlinksTest(SymlinkTest):
     conf = BASE_CONF + "follow-symlinks\n"
 
-    # Replaces the refusal test of SymlinkTest: with follow-symlinks the
+    # Replace the refusal tests of SymlinkTest: with follow-symlinks the
     # same links are served.
     def test_symlinks_leaving_root_refused(self):
         self.test_symlinks_leaving_root_followed_when_allowed()
+
+    def test_absolute_and_reentering_links_refused(self):
+        for rel in ("abs-inside.txt", "back-in.txt", "in/esc/outside/secret.txt", "in/esc/root/in/real.txt"):
+            _, h = self.served("/" + rel)
+            self.assertEqual(h["X-Ash-File"], self.file(rel))
+
+    def test_index_and_extension_through_links(self):
+        _, h = self.served("/idxout/")
+        self.assertEqual(h["X-Ash-File"], self.file("idxout/index.html"))
+        _, h = self.served("/extout")
+        self.assertEqual(h["X-Ash-File"], self.file("extout.html"))
 
     def test_symlinks_leaving_root_followed_when_allowed(self):
         _, h = self.served("/out.txt")
@@ -407,3 +489,93 @@ match
             t.join(ashdtest.TIMEOUT)
         self.assertEqual(errors, [])
         self.assertTrue(seen <= {"1", "2"} and seen, seen)
+
+
+def child_pids(pid, name):
+    """The pids of pid's children whose command name is name."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, after = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if comm == name and int(after[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+class WithoutOpenat2:
+    """Mixed in before a DirplexTestCase: dirplex runs under no-openat2, as
+    in containers and on kernels where openat2 says ENOSYS, so each of the
+    test case's tests runs against the userspace resolution."""
+
+    wrapper = (NO_OPENAT2,)
+    launch_env = {**os.environ, "ASHD_LOG": "stderr"}
+
+    def test_runs_without_openat2(self):
+        for _ in range(3):
+            self.get("/")
+        htparser = self.launcher.events("started")[0].pid
+        pids = child_pids(htparser, "dirplex")
+        self.assertEqual(len(pids), 1, pids)
+        with open(f"/proc/{pids[0]}/status") as f:
+            self.assertIn("Seccomp:\t2\n", f.read())
+        # dirplex noticed, once, and took the userspace way from then on.
+        self.launcher.wait_stderr("resolving paths in userspace")
+        self.assertEqual(self.launcher.stderr.count("openat2() is not available"), 1, self.launcher.stderr)
+
+
+class MappingWithoutOpenat2Test(WithoutOpenat2, MappingTest):
+    pass
+
+
+class HtrcWithoutOpenat2Test(WithoutOpenat2, HtrcTest):
+    pass
+
+
+class SymlinkWithoutOpenat2Test(WithoutOpenat2, SymlinkTest):
+    pass
+
+
+class FollowSymlinksWithoutOpenat2Test(WithoutOpenat2, FollowSymlinksTest):
+    pass
+
+
+class AtomicSwapWithoutOpenat2Test(WithoutOpenat2, AtomicSwapTest):
+    pass
+
+
+class SymlinkOpenat2EpermTest(WithoutOpenat2, SymlinkTest):
+    """openat2 refused with EPERM, as by older seccomp profiles: dirplex
+    tells it from a path's own EPERM and resolves in userspace too."""
+
+    wrapper = (NO_OPENAT2, "--eperm")
+
+
+class NoOpenat2HelperTest(unittest.TestCase):
+    # 437 is openat2 in the table all current architectures share; prints
+    # its result and errno, and whether other calls still work.
+    SCRIPT = ("import ctypes, errno, os\n"
+              "libc = ctypes.CDLL(None, use_errno=True)\n"
+              "r = libc.syscall(437, -100, b'/', None, 0)\n"
+              "print(r, errno.errorcode[ctypes.get_errno()], len(os.listdir('/')) > 0)\n")
+
+    def run_script(self, *options):
+        return subprocess.run([NO_OPENAT2, *options, sys.executable, "-c", self.SCRIPT], capture_output=True,
+                              timeout=ashdtest.TIMEOUT)
+
+    def test_openat2_says_enosys_and_the_rest_works(self):
+        p = self.run_script()
+        self.assertEqual((p.returncode, p.stdout), (0, b"-1 ENOSYS True\n"), p.stderr)
+
+    def test_eperm(self):
+        p = self.run_script("--eperm")
+        self.assertEqual((p.returncode, p.stdout), (0, b"-1 EPERM True\n"), p.stderr)
+
+    def test_missing_program(self):
+        p = subprocess.run([NO_OPENAT2, "/nonexistent/program"], capture_output=True, timeout=ashdtest.TIMEOUT)
+        self.assertEqual(p.returncode, 127)
