@@ -148,5 +148,6 @@ int main(int argc, char **argv) {
         htrc_flush(&d);
         for (size_t i = 0; i < d.n_globals; i++)
                 dirconf_free(d.globals[i]);
+        handler_wait_children(HANDLER_CHILDREN_TIMEOUT_USEC);
         return r < 0 ? 1 : r;
 }

@@ -11,12 +11,17 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "fdpass.h"
 #include "handler.h"
 #include "log.h"
 #include "messages.h"
+#include "upstream.h"
+
+#define HANDLER_RECHECK_USEC 10000
 
 typedef struct Connection Connection;
 typedef struct Listener Listener;
@@ -54,6 +59,7 @@ struct Handler {
         unsigned holds;
         bool draining;
         sd_event_source *idle_timer;
+        sd_event_source *recheck; /* while a drain waits for upstream queues */
         /* One receive buffer for every connection: the loop is single-threaded
          * and a request is decoded out of it before the next read. */
         char buffer[REQ_DATAGRAM_MAX];
@@ -112,11 +118,35 @@ static int connection_receive_one(Connection *c) {
         return 1;
 }
 
+static void handler_drain(Handler *h, const char *why);
+
 /* Ends the loop once a drain is complete: every upstream connection read to
  * its end and no work held. */
+static int handler_recheck(sd_event_source *s, uint64_t usec, void *userdata);
+
 static void handler_maybe_done(Handler *h) {
-        if (h->draining && h->n_connections == 0 && h->holds == 0)
-                (void) sd_event_exit(h->event, 0);
+        uint64_t now;
+
+        if (!h->draining || h->n_connections > 0 || h->holds > 0)
+                return;
+        /* Requests passed on but still queued toward a handler that has not
+         * taken them yet (a child just started) would be answered 503 when
+         * the upstreams are freed: look again shortly. */
+        if (upstream_queued() > 0) {
+                if (!h->recheck && sd_event_now(h->event, CLOCK_MONOTONIC, &now) >= 0)
+                        (void) sd_event_add_time(h->event, &h->recheck, CLOCK_MONOTONIC,
+                                                 now + HANDLER_RECHECK_USEC, 0, handler_recheck, h);
+                return;
+        }
+        (void) sd_event_exit(h->event, 0);
+}
+
+static int handler_recheck(sd_event_source *s, uint64_t usec, void *userdata) {
+        Handler *h = userdata;
+
+        h->recheck = sd_event_source_disable_unref(h->recheck);
+        handler_maybe_done(h);
+        return 0;
 }
 
 static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -140,9 +170,10 @@ static int connection_io(sd_event_source *s, int fd, uint32_t revents, void *use
         if (r != -EPIPE && r != -ECONNRESET)
                 log_fields(LOG_WARNING, NULL, "Upstream connection failed: %s", strerror(-r));
         connection_free(c);
-        if (is_stdin && !h->draining)
-                /* ashd style: the parent closing our stdin means we are done. */
-                return sd_event_exit(h->event, 0);
+        if (is_stdin)
+                /* ashd style: the parent closing our stdin means we are done,
+                 * once what we hold is finished. */
+                handler_drain(h, "Upstream closed, exiting");
         handler_maybe_done(h);
         return 0;
 }
@@ -354,6 +385,7 @@ Handler *handler_free(Handler *h) {
         free(h->listeners);
         strv_free(h->names);
         sd_event_source_disable_unref(h->idle_timer);
+        sd_event_source_disable_unref(h->recheck);
         sd_event_unref(h->event);
         free(h);
         return NULL;
@@ -373,8 +405,6 @@ char *const *handler_listen_names(const Handler *h, size_t *ret_n) {
                 *ret_n = h->n_listeners;
         return h->names;
 }
-
-static void handler_drain(Handler *h, const char *why);
 
 /* SIGTERM (systemctl stop or restart) drains as an idle exit does: no new
  * work, everything already sent to us served. A second signal, or SIGINT,
@@ -424,6 +454,37 @@ int handler_run(const HandlerOptions *options, handler_setup_fn setup) {
         r = sd_event_loop(event);
         (void) sd_notify(false, "STOPPING=1");
         return r < 0 ? 1 : r;
+}
+
+void handler_wait_children(uint64_t timeout_usec) {
+        struct timespec now, left;
+        uint64_t deadline, t;
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        deadline = (uint64_t) now.tv_sec * 1000000ULL + now.tv_nsec / 1000 + timeout_usec;
+        for (;;) {
+                pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+                if (pid > 0 || (pid < 0 && errno == EINTR))
+                        continue;
+                if (pid < 0)
+                        return; /* ECHILD: none left */
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                t = (uint64_t) now.tv_sec * 1000000ULL + now.tv_nsec / 1000;
+                if (t >= deadline) {
+                        log_fields(LOG_WARNING, NULL, "Children still running after %llu s, leaving them",
+                                   (unsigned long long) (timeout_usec / 1000000ULL));
+                        return;
+                }
+                left = (struct timespec){.tv_sec = (deadline - t) / 1000000ULL,
+                                         .tv_nsec = (deadline - t) % 1000000ULL * 1000};
+                /* A child that exits between waitpid() and here leaves its
+                 * SIGCHLD pending (it is blocked), so nothing is missed. */
+                (void) sigtimedwait(&mask, NULL, &left);
+        }
 }
 
 void handler_hold(Handler *h) {

@@ -100,3 +100,11 @@ void handler_release(Handler *h);
 
 /* Parses an --idle-exit argument (seconds, fractions allowed) into usec. */
 int handler_parse_idle_exit(const char *s, uint64_t *ret_usec);
+
+/* For a program that forked handlers (child targets), once their sockets are
+ * closed: waits up to timeout_usec for every child to finish what it holds
+ * and exit. Under KillMode=mixed systemd kills what is left of the unit as
+ * soon as the main process is gone, so leaving first would lose requests a
+ * child had queued. SIGCHLD must be blocked (handler_run does). */
+void handler_wait_children(uint64_t timeout_usec);
+#define HANDLER_CHILDREN_TIMEOUT_USEC (30 * 1000000ULL)

@@ -15,6 +15,10 @@
 #include "upstream.h"
 
 /* A datagram that could not be sent yet, with its own copy of the fd. */
+/* Datagrams queued in every upstream of the process: a draining handler
+ * leaves only once they are delivered (upstream_queued()). */
+static size_t queued_total;
+
 typedef struct Pending {
         char *data;
         size_t size;
@@ -68,6 +72,7 @@ static void upstream_fail_queue(Upstream *u) {
                 pending_clear(p);
                 u->queue_head = (u->queue_head + 1) % u->queue_size;
                 u->queue_len--;
+                queued_total--;
         }
 }
 
@@ -234,6 +239,7 @@ static int upstream_flush(Upstream *u) {
                 pending_clear(p);
                 u->queue_head = (u->queue_head + 1) % u->queue_size;
                 u->queue_len--;
+                queued_total--;
         }
         if (u->io)
                 return sd_event_source_set_io_events(u->io, EPOLLIN | EPOLLRDHUP |
@@ -304,6 +310,7 @@ static int upstream_enqueue(Upstream *u, const void *datagram, size_t size, int 
         p = &u->queue[(u->queue_head + u->queue_len) % u->queue_size];
         *p = (Pending){.data = TAKE_PTR(data), .size = size, .fd = fd};
         u->queue_len++;
+        queued_total++;
         if (u->io)
                 return sd_event_source_set_io_events(u->io, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
         return 0;
@@ -422,6 +429,10 @@ Upstream *upstream_free(Upstream *u) {
         sd_event_unref(u->event);
         free(u);
         return NULL;
+}
+
+size_t upstream_queued(void) {
+        return queued_total;
 }
 
 const char *upstream_name(const Upstream *u) {

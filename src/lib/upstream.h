@@ -31,6 +31,9 @@ int upstream_new_exec(sd_event *event, char *const *argv, Upstream **ret);
 Upstream *upstream_free(Upstream *u);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Upstream *, upstream_free);
 
+/* How many datagrams wait in the queues of all upstreams of the process. */
+size_t upstream_queued(void);
+
 /* The path or program, for log messages. */
 const char *upstream_name(const Upstream *u);
 /* The uid of the last listener seen, UPSTREAM_UID_ANY if none yet: what a

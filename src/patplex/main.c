@@ -120,5 +120,6 @@ int main(int argc, char **argv) {
                 return 1;
         r = handler_run(&ho, setup_loop);
         p.conf = patconf_free(p.conf);
+        handler_wait_children(HANDLER_CHILDREN_TIMEOUT_USEC);
         return r < 0 ? 1 : r;
 }

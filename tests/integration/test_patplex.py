@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 
 import ashdtest
 from ashdtest import binary
@@ -404,3 +405,55 @@ match
         self.assertEqual(self.via("/a/x"), "a")
         self.assertEqual(self.via("/b/x"), "b")
         self.assertEqual(self.via("/c/x"), "fallback")
+
+
+class StopTest(ashdtest.TempDirTestCase):
+    """systemctl stop with KillMode=mixed: systemd kills what is left of the
+    unit once patplex has gone, so patplex leaves only after its children
+    have answered what they hold."""
+
+    # The system call a process blocked in sigtimedwait() shows in
+    # /proc/PID/syscall, where patplex waits for its children.
+    SIGTIMEDWAIT = {"x86_64": 128, "aarch64": 137}
+
+    def test_waits_for_children_before_leaving(self):
+        import platform
+        import signal
+
+        from ashdtest import parse_response, read_all, request
+
+        nr = self.SIGTIMEDWAIT.get(platform.machine())
+        if nr is None:
+            self.skipTest("sigtimedwait's number is not known here")
+        conf = os.path.join(self.tmp, "patplex.conf")
+        write(conf, f"child echo\n    exec {HANDLER}\nmatch\n    default\n    handler echo\n")
+        path = os.path.join(self.tmp, "root.sock")
+        launcher = Launcher(["-l", f"root=unix:{path}"], [PATPLEX, "-N", conf])
+        self.addCleanup(launcher.close)
+        launcher.wait_ready()
+        launcher.wait_notify("READY=1")
+        pid = launcher.wait_started().pid
+        conn = launcher.connect("root")
+        busy = request(conn, url="/body")
+        busy.sendall(b"12345")
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait_notify("STOPPING=1")
+        conn.close()
+        # patplex has let its child go and waits for it, while the child
+        # still reads the body of the request it holds.
+        deadline = time.monotonic() + ashdtest.TIMEOUT
+        while True:
+            try:
+                with open(f"/proc/{pid}/syscall") as f:
+                    if f.read().split()[0] == str(nr):
+                        break
+            except FileNotFoundError:
+                busy.sendall(b"67890")
+                busy.shutdown(socket.SHUT_WR)
+                self.fail(f"patplex left before its child: {launcher.stderr} {read_all(busy)!r}")
+            self.assertLess(time.monotonic(), deadline, "patplex never waited for its child")
+            time.sleep(0.01)
+        busy.sendall(b"67890")
+        busy.shutdown(socket.SHUT_WR)
+        self.assertEqual(parse_response(read_all(busy))[2], b"body: 10\n")
+        self.assertEqual(launcher.wait_exited().status, ("status", 0))
