@@ -196,6 +196,9 @@ clean:
 # gets a clean environment: this make's variables (BUILD, PREFIX, DESTDIR…)
 # would otherwise reach the package's own make through the environment.
 # lintian's scratch files go to $(BUILD)/deb/tmp (it leaves some behind).
+# DEB_VERSION=V builds the same tree as version V instead of the changelog's
+# (the first line of the package's copy of the changelog is rewritten), e.g.
+# a newer package to test an upgrade with: make deb-build DEB_VERSION=0.1.0+test1
 .PHONY: deb deb-build
 # The working tree's files for a package, NUL-separated (a deleted file that
 # git still tracks is left out). Recipes check for a git checkout first.
@@ -213,11 +216,16 @@ deb:
 deb-build:
 	@set -e; \
 	version=$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version); \
+	debversion='$(DEB_VERSION)'; version=$${debversion:-$$version}; \
 	src=$(DEB_DIR)/ashd-$$version; \
 	git rev-parse --git-dir >/dev/null; \
 	rm -rf $(DEB_DIR); mkdir -p $$src; \
 	$(TREE_FILES) | tar --null -T - -cf - | tar -C $$src -xf -; \
 	rm -rf $$src/debian; cp -R packaging/debian $$src/debian; rm $$src/debian/control.in; \
+	if [ -n "$$debversion" ]; then \
+		sed -i "1s/([^)]*)/($$debversion)/" $$src/debian/changelog; \
+		test "$$(dpkg-parsechangelog -l $$src/debian/changelog -S Version)" = "$$debversion"; \
+	fi; \
 	deps=$$(packaging/deps.sh list build | grep -vxF $(DEB_BUILD_ESSENTIAL:%=-e %) | \
 		sed 's/^/               /; $$!s/$$/,/'); \
 	awk -v deps="$$deps" '{ sub(/^ *@BUILD_DEPENDS@$$/, deps); print }' \
@@ -262,3 +270,18 @@ rpm-build:
 		--define '_journalcatalogdir $(CATALOGDIR)' \
 		packaging/rpm/ashd.spec; \
 	ls $(RPM_DIR)/RPMS/*/*.rpm
+
+# make bench: the whole chain (htparser → patplex → dirplex → sendfile,
+# through ashd-launch) with its access log in a private journald, the same
+# without the log, and nginx, side by side under wrk (bench/run.sh,
+# bench/bench.py); a table on the terminal and $(BUILD)/bench/results.md.
+# BENCH_QUICK=1: one 1 s round of fewer scenarios (under a minute);
+# BENCH_SECONDS, BENCH_ROUNDS, BENCH_SCENARIOS, BENCH_PROFILE=1 (strace).
+# wrk and nginx come from "deps.sh install bench", not needed by make check.
+.PHONY: bench bench-run
+bench: deps-test
+	@packaging/deps.sh install bench
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: $(PROGRAM_BINS)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) bench/run.sh

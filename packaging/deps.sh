@@ -5,7 +5,7 @@
 # "deps.sh install KIND" before building or testing; packaging reads the
 # lists with "deps.sh list KIND".
 #
-#   deps.sh list build|test|run|package|all
+#   deps.sh list build|test|run|package|bench|all
 #                                      print the package names, one per line
 #   deps.sh missing KIND               print those not installed
 #   deps.sh install KIND               as root: install the missing ones
@@ -55,6 +55,17 @@ lintian
 rpm
 "
 
+# What "make bench" needs (bench/, issue 8): wrk drives the load and
+# nginx (Debian's own build; nginx-light is only a transitional package in
+# bookworm) is the server ashd is measured against. Not in "all": "make
+# check" must not need them. Installing nginx where systemd runs starts
+# nginx.service on port 80; the benchmark never uses it (it runs its own
+# nginx by hand, with -c and -p in a scratch folder).
+bench="
+wrk
+nginx
+"
+
 run="
 libsystemd0
 libssl3
@@ -68,8 +79,9 @@ list() {
         test) printf '%s\n' $test ;;
         run) printf '%s\n' $run ;;
         package) printf '%s\n' $package ;;
+        bench) printf '%s\n' $bench ;;
         all) printf '%s\n' $build $test $run $package | sort -u ;;
-        *) echo "deps.sh: unknown kind '$1' (build, test, run, package, all)" >&2; exit 2 ;;
+        *) echo "deps.sh: unknown kind '$1' (build, test, run, package, bench, all)" >&2; exit 2 ;;
         esac
 }
 
@@ -98,7 +110,7 @@ install)
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >&2
         ;;
 *)
-        echo "usage: deps.sh list|missing|install [build|test|run|package|all]" >&2
+        echo "usage: deps.sh list|missing|install [build|test|run|package|bench|all]" >&2
         exit 2
         ;;
 esac

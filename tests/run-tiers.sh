@@ -56,6 +56,11 @@ done
 
 run_tier "integration" 600 "$PYTHON" "$ROOT/tests/lib/runner.py" "$ROOT/tests/integration"
 run_tier "journal" 300 "$ROOT/tests/journal/run.sh"
+# A real systemd in a container, with the build installed into it. Not in
+# the sanitizer build, whose programs need the sanitizer runtimes there.
+if [ "${ASHD_SANITIZE:-}" != 1 ]; then
+        run_tier "system" 900 env BUILD="$BUILD" "$ROOT/tests/system/run.sh"
+fi
 # A short fuzz run proves the targets work; "make fuzz" runs them longer.
 # (Not in the sanitizer build: the fuzz targets carry their own sanitizers.)
 if ls "$BUILD"/fuzz/fuzz-* >/dev/null 2>&1; then

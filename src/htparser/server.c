@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "listen.h"
 #include "log.h"
 #include "messages.h"
 #include "response.h"
@@ -93,7 +94,11 @@ void server_drain(Server *s) {
 
         if (s->draining)
                 return;
-        server_set_accepting(s, false);
+        /* Our copies of the listening sockets go: systemd keeps its own for
+         * our successor, and one that systemd closes (a restarted socket
+         * unit) must not stay bound in us, or its new bind fails with
+         * EADDRINUSE. */
+        listen_done(s);
         s->draining = true;
         for (c = s->conns; c; c = next) {
                 next = c->next;

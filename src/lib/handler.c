@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "fdpass.h"
 #include "handler.h"

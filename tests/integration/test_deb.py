@@ -207,7 +207,7 @@ class DebTest(unittest.TestCase):
         self.assertIn("ashd.socket", want)
         self.assertEqual(enabled, want)
         # Started on installation: deb-systemd-invoke starts enabled units only.
-        self.assertRegex(postinst, r"deb-systemd-invoke \$_dh_action [^\n]*'ashd\.socket'")
+        self.assertRegex(postinst, r"deb-systemd-invoke (?:\$_dh_action|start) [^\n]*'ashd\.socket'")
 
     def test_postinst_creates_user_before_directories(self):
         postinst = self.control_file("postinst")

@@ -368,8 +368,17 @@ class LimitsAndFailuresTest(HtparserTestCase):
         busy.sendall(b"POST /body HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n12345")
         # htparser's live counters say when it has taken the second request.
         self.launcher.wait_for("notify", match=lambda e: "2 requests" in e.assignment)
+        pid = self.launcher.wait_started().pid
+        listening = {os.readlink(f"/proc/{pid}/fd/3")}
+        self.assertTrue(listening.pop().startswith("socket:"))
+        listening = {os.readlink(f"/proc/{pid}/fd/3")}
         self.launcher.send_signal(signal.SIGTERM)
         self.launcher.wait_notify("STOPPING=1")
+        # Its copies of the listening sockets are closed at once (systemd
+        # keeps its own), so that a restarted socket unit can bind again.
+        self.launcher.wait_for("notify", match=lambda e: e.assignment.startswith("STATUS=Draining"))
+        self.assertFalse(set(os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd"))
+                         & listening)
         # The idle keep-alive connection is closed; the busy one finishes.
         self.assertTrue(is_closed(idle))
         busy.sendall(b"67890")
