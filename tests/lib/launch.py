@@ -13,6 +13,7 @@ events of one kind in order, each at most once; events() lists what arrived.
 Lines on ashd-launch's stdout that are not events (PROGRAM shares that
 stdout) are kept as kind "output"."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -272,9 +273,22 @@ class Launcher:
                 pass
         for t in self._threads:
             t.join(2)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        if any(t.is_alive() for t in self._threads):
+            # A program that outlived its launcher (seen once in a while in
+            # sanitizer builds, hung in LeakSanitizer at exit) keeps our pipes
+            # open: kill its session (ashd-launch made it a leader), or the
+            # readers, and closing their streams, would block for ever.
+            for e in self.events("started"):
+                try:
+                    os.killpg(e.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            for t in self._threads:
+                t.join(2)
+        if not any(t.is_alive() for t in self._threads):
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    stream.close()
         stderr = self.stderr
         for mark in ("Sanitizer", "runtime error:"):
             if mark in stderr:
