@@ -21,8 +21,8 @@
 #include "url.h"
 
 static void conn_process(Conn *c);
-static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
-static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static int conn_io(Watch *w, int fd, uint32_t revents, void *userdata);
+static int conn_resp_io(Watch *w, int fd, uint32_t revents, void *userdata);
 static void conn_read_response(Conn *c);
 
 static void address_from_sockaddr(Address *a, const struct sockaddr_storage *sa) {
@@ -82,7 +82,7 @@ int conn_new(Server *s, int fd, const Listener *l) {
                         return r;
                 }
         }
-        r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_io, c);
+        r = watch_add(s, &c->io, fd, EPOLLIN, conn_io, c);
         if (r < 0) {
                 tls_conn_free(c->tls_conn);
                 safe_close(fd);
@@ -99,7 +99,7 @@ int conn_new(Server *s, int fd, const Listener *l) {
 }
 
 static void conn_end_exchange_io(Conn *c) {
-        c->resp_io = sd_event_source_disable_unref(c->resp_io);
+        watch_remove(c->server, &c->resp_io);
         c->resp_fd = safe_close(c->resp_fd);
         c->body_fd = safe_close(c->body_fd);
 }
@@ -112,7 +112,7 @@ Conn *conn_free(Conn *c) {
         s = c->server;
         timer_set(c, TIMER_NONE);
         conn_end_exchange_io(c);
-        sd_event_source_disable_unref(c->io);
+        watch_remove(s, &c->io);
         if (c->tls_conn) {
                 tls_conn_shutdown(c->tls_conn);
                 tls_conn_free(c->tls_conn);
@@ -150,7 +150,7 @@ static void conn_abort(Conn *c) {
 }
 
 static void conn_set_events(Conn *c, uint32_t events) {
-        sd_event_source_set_io_events(c->io, events | c->tls_want);
+        (void) watch_set_events(c->server, &c->io, events | c->tls_want);
 }
 
 /* After a TLS operation returned -EAGAIN: the library may need the other
@@ -162,8 +162,8 @@ static void conn_tls_blocked(Conn *c, uint32_t natural) {
         if (!want)
                 return;
         c->tls_want = want;
-        sd_event_source_get_io_events(c->io, &events);
-        sd_event_source_set_io_events(c->io, events | want);
+        events = c->io.events;
+        (void) watch_set_events(c->server, &c->io, events | want);
 }
 
 static ssize_t conn_send(Conn *c, const char *buf, size_t len) {
@@ -384,8 +384,8 @@ static void conn_write_ready(Conn *c) {
                 }
                 /* The client took everything: read more from the handler. */
                 conn_set_events(c, c->body_done ? 0 : EPOLLIN);
-                if (c->resp_io)
-                        sd_event_source_set_io_events(c->resp_io,
+                if (c->resp_io.active)
+                        watch_set_events(c->server, &c->resp_io,
                                                       EPOLLIN | (c->body_pending > 0 ? EPOLLOUT : 0));
                 timer_set(c, c->body_done ? TIMER_HANDLER : TIMER_BODY);
         }
@@ -553,8 +553,8 @@ static void conn_pump_body(Conn *c) {
                                 if (n < 0) {
                                         if (errno == EINTR)
                                                 continue;
-                                        if (errno == EAGAIN && c->resp_io) {
-                                                sd_event_source_set_io_events(c->resp_io,
+                                        if (errno == EAGAIN && c->resp_io.active) {
+                                                watch_set_events(c->server, &c->resp_io,
                                                                               EPOLLIN | EPOLLOUT);
                                                 conn_set_events(c, c->out_len > c->out_pos ? EPOLLOUT : 0);
                                                 return;
@@ -578,8 +578,8 @@ static void conn_pump_body(Conn *c) {
                                 c->body_sent = true;
                                 if (c->resp_fd >= 0)
                                         shutdown(c->resp_fd, SHUT_WR);
-                                if (c->resp_io)
-                                        sd_event_source_set_io_events(c->resp_io, EPOLLIN);
+                                if (c->resp_io.active)
+                                        watch_set_events(c->server, &c->resp_io, EPOLLIN);
                         }
                         return;
                 }
@@ -764,7 +764,7 @@ static void conn_response_ended(Conn *c) {
         c->resp_eof = true;
         /* What the handler still writes is not wanted, nor does it get
          * more of the request body. */
-        c->resp_io = sd_event_source_disable_unref(c->resp_io);
+        watch_remove(c->server, &c->resp_io);
         c->body_discard = true;
         if (c->framing == FRAMING_CHUNKED)
                 (void) conn_out_append(c, "0\r\n\r\n", 5);
@@ -835,8 +835,8 @@ static void conn_read_response(Conn *c) {
 
         /* One read per wake-up, and only when the client has taken the last. */
         if (c->out_len > c->out_pos) {
-                if (c->resp_io)
-                        sd_event_source_set_io_events(c->resp_io, c->body_pending > 0 ? EPOLLOUT : 0);
+                if (c->resp_io.active)
+                        watch_set_events(c->server, &c->resp_io, c->body_pending > 0 ? EPOLLOUT : 0);
                 return;
         }
         if (c->rhead_len > c->rhead_pos) {
@@ -868,7 +868,7 @@ static void conn_read_response(Conn *c) {
         conn_write_ready(c);
 }
 
-static int conn_resp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static int conn_resp_io(Watch *w, int fd, uint32_t revents, void *userdata) {
         Conn *c = userdata;
 
         if (revents & EPOLLOUT) {
@@ -960,7 +960,7 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         }
         theirs = safe_close(theirs);
 
-        r = sd_event_add_io(s->event, &c->resp_io, c->resp_fd, EPOLLIN, conn_resp_io, c);
+        r = watch_add(s, &c->resp_io, c->resp_fd, EPOLLIN, conn_resp_io, c);
         if (r < 0) {
                 conn_fail(c, 500);
                 return;
@@ -1000,7 +1000,7 @@ static void conn_process(Conn *c) {
         conn_start_exchange(c, &h);
 }
 
-static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static int conn_io(Watch *w, int fd, uint32_t revents, void *userdata) {
         Conn *c = userdata;
         ssize_t n;
 

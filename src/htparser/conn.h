@@ -28,7 +28,7 @@ struct Conn {
         uint64_t deadline;
 
         int fd;
-        sd_event_source *io;
+        Watch io;
         uint64_t id;
         Address peer, local;
         bool tls;
@@ -44,7 +44,7 @@ struct Conn {
 
         /* The current exchange. */
         int resp_fd; /* our end of the response socket */
-        sd_event_source *resp_io;
+        Watch resp_io;
         uint64_t started_usec;
         const char *method, *target, *host, *referer, *user_agent;
         int minor;

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <systemd/sd-event.h>
 
 #include "http.h"
@@ -48,6 +49,18 @@ typedef enum BufferKind {
 #define BUFFER_POOL_MAX 64 /* free buffers kept per kind; more are freed */
 typedef struct Conn Conn;
 
+/* A file descriptor in the poller's epoll set (poller.c). */
+#define POLLER_BATCH 256
+typedef struct Watch Watch;
+typedef int (*watch_fn)(Watch *w, int fd, uint32_t revents, void *userdata);
+struct Watch {
+        int fd;
+        uint32_t events;
+        bool active;
+        watch_fn callback;
+        void *userdata;
+};
+
 /* Connections waiting in one state, in the order their deadlines expire:
  * every connection in a list got the same timeout, so appending keeps the
  * list sorted and one timer per list is enough. */
@@ -79,6 +92,11 @@ typedef struct Stats {
 
 struct Server {
         sd_event *event;
+        /* poller.c: the connections' own epoll set, one sd-event source */
+        int poll_fd;
+        sd_event_source *poll_source;
+        struct epoll_event *poll_batch;
+        size_t poll_batch_len;
         Upstream *root;
         char *root_name;
         Listener *listeners;
@@ -107,6 +125,13 @@ struct Server {
         time_t log_time_t;
         time_t date_time;
 };
+
+/* poller.c */
+int poller_init(Server *s);
+void poller_done(Server *s);
+int watch_add(Server *s, Watch *w, int fd, uint32_t events, watch_fn callback, void *userdata);
+int watch_set_events(Server *s, Watch *w, uint32_t events);
+void watch_remove(Server *s, Watch *w);
 
 /* server.c */
 const char *server_date(Server *s);

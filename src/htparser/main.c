@@ -260,6 +260,7 @@ static void server_done(Server *s) {
         while (s->conns)
                 conn_free(s->conns);
         timers_done(s);
+        poller_done(s);
         listen_done(s);
         server_buffers_free(s);
         upstream_free(s->root);
@@ -321,7 +322,7 @@ static int on_status_timer(sd_event_source *source, uint64_t usec, void *userdat
 
 int main(int argc, char **argv) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(server_done) Server server = {};
+        _cleanup_(server_done) Server server = {.poll_fd = -EBADF};
         Options o;
         sigset_t mask;
         int r;
@@ -341,6 +342,9 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return log_errno(LOG_ERR, r, "Failed to allocate the event loop: %m"), 1;
         server.event = event;
+        r = poller_init(&server);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "Failed to set up the connections' epoll set: %m"), 1;
         server.access_log = o.access_log;
         server.max_conns = o.max_conns;
         server.max_body = o.max_body;
