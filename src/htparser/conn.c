@@ -386,7 +386,7 @@ static void conn_write_ready(Conn *c) {
                 conn_set_events(c, c->body_done ? 0 : EPOLLIN);
                 if (c->resp_io.active)
                         watch_set_events(c->server, &c->resp_io,
-                                                      EPOLLIN | (c->body_pending > 0 ? EPOLLOUT : 0));
+                                         EPOLLIN | (c->body_pending > 0 ? EPOLLOUT : 0));
                 timer_set(c, c->body_done ? TIMER_HANDLER : TIMER_BODY);
         }
 }
@@ -554,8 +554,7 @@ static void conn_pump_body(Conn *c) {
                                         if (errno == EINTR)
                                                 continue;
                                         if (errno == EAGAIN && c->resp_io.active) {
-                                                watch_set_events(c->server, &c->resp_io,
-                                                                              EPOLLIN | EPOLLOUT);
+                                                watch_set_events(c->server, &c->resp_io, EPOLLIN | EPOLLOUT);
                                                 conn_set_events(c, c->out_len > c->out_pos ? EPOLLOUT : 0);
                                                 return;
                                         }
