@@ -946,14 +946,20 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
 
         r = upstream_send_datagram(s->root, datagram.buf, datagram.len, theirs);
         if (r < 0) {
-                log_fields(LOG_ERR,
-                           (const LogField[]){
-                                   {"MESSAGE_ID", MESSAGE_ID_HANDLER_UNAVAILABLE},
-                                   {"HANDLER", s->root_name},
-                                   {"SOCKET", s->root_name},
-                                   {NULL},
-                           },
-                           "Root handler %s is not available: %s", s->root_name, strerror(-r));
+                const LogField fields[] = {
+                        {"MESSAGE_ID", MESSAGE_ID_HANDLER_UNAVAILABLE},
+                        {"HANDLER", s->root_name},
+                        {"SOCKET", s->root_name},
+                        {NULL},
+                };
+                if (r == -EPERM)
+                        log_fields(
+                                LOG_ERR, fields,
+                                "Root handler %s refused: its listener runs as uid %u, neither root nor us",
+                                s->root_name, (unsigned) upstream_peer_uid(s->root));
+                else
+                        log_fields(LOG_ERR, fields, "Root handler %s is not available: %s", s->root_name,
+                                   strerror(-r));
                 conn_fail(c, r == -EMSGSIZE ? 431 : 503);
                 return;
         }

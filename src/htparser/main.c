@@ -366,7 +366,10 @@ int main(int argc, char **argv) {
                 r = upstream_new_exec(event, o.root_argv, &server.root);
                 server.root_name = o.root_argv[0];
         } else {
-                r = upstream_new_socket(event, o.root_socket, UPSTREAM_UID_ANY, &server.root);
+                /* Checked from our end too: the root handler's socket must be
+                 * listened on by root (systemd) or by ourselves, so that no
+                 * other local user can squat it and read the requests. */
+                r = upstream_new_socket(event, o.root_socket, geteuid(), &server.root);
                 server.root_name = (char *) o.root_socket;
         }
         if (r < 0)

@@ -23,8 +23,9 @@
 
 typedef struct Upstream Upstream;
 
-/* expected_uid: the uid the listener must have (SO_PEERCRED of a connected
- * socket is the listener's), or UPSTREAM_UID_ANY. Nothing is connected yet. */
+/* expected_uid: the uid the listener must have besides root (SO_PEERCRED of
+ * a connected socket is the listener's), or UPSTREAM_UID_ANY. Nothing is
+ * connected yet. */
 int upstream_new_socket(sd_event *event, const char *path, uid_t expected_uid, Upstream **ret);
 /* argv[0] is looked up in PATH. Nothing is started yet. */
 int upstream_new_exec(sd_event *event, char *const *argv, Upstream **ret);

@@ -358,6 +358,34 @@ class LimitsAndFailuresTest(HtparserTestCase):
         handler.wait_ready()
         self.assertEqual(self.exchange(b"GET /up HTTP/1.1\r\nHost: h\r\n\r\n")[1][0], 200)
 
+    def test_root_socket_squatted_by_another_user_is_refused(self):
+        # Another user listens where the root handler's socket should be:
+        # htparser checks the listener and never hands it a request.
+        import pwd
+        import sys
+
+        nobody = pwd.getpwnam("nobody")
+        folder = os.path.join(self.tmp, "open")
+        os.mkdir(folder)
+        os.chmod(folder, 0o777)
+        path = os.path.join(folder, "root.sock")
+        squatter = subprocess.Popen(
+            [sys.executable, "-c", "import socket, sys\n"
+             "s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
+             "s.bind(sys.argv[1]); s.listen(8); print('listening', flush=True)\n"
+             "c, _ = s.accept(); print('took', len(c.recv(65536)), flush=True)\n", path],
+            user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(squatter.wait, ashdtest.TIMEOUT)
+        self.addCleanup(squatter.kill)
+        self.assertEqual(squatter.stdout.readline().strip(), "listening")
+        self.start(root=path)
+        s, (status, _, _, _, _) = self.exchange(b"GET /secret HTTP/1.1\r\nHost: h\r\n\r\n")
+        self.assertEqual(status, 503)
+        self.launcher.wait_stderr(f"its listener runs as uid {nobody.pw_uid}, neither root nor us")
+        # It was connected to, found out and left without a byte.
+        self.assertEqual(squatter.stdout.readline().strip(), "took 0")
+        squatter.stdout.close()
+
     def test_sigterm_drains_in_flight_request(self):
         self.start()
         idle = self.connect()
