@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include <systemd/sd-event.h>
 
 #include "check-main.h"
@@ -99,19 +100,50 @@ START_TEST(test_not_listening) {
 }
 END_TEST
 
+/* A listener of another uid: when the tests run as root, listen() is called
+ * with the effective uid of nobody (SO_PEERCRED reports the listener's). */
+#define NOBODY_UID 65534
+
 START_TEST(test_wrong_listener_uid) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(upstream_freep) Upstream *u = NULL;
+        _cleanup_(req_freep) Request *r = make_request("/a");
+        _cleanup_close_ int l = listen_at(path, false);
+        uid_t listener = getuid();
+        int sv[2];
+
+        if (listener == 0) {
+                ck_assert_int_eq(seteuid(NOBODY_UID), 0);
+                listener = NOBODY_UID;
+        }
+        ck_assert_int_eq(listen(l, 16), 0);
+        if (getuid() == 0)
+                ck_assert_int_eq(seteuid(0), 0);
+
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(upstream_new_socket(e, path, listener + 4242, &u), 0);
+        ck_assert_uint_eq(upstream_peer_uid(u), UPSTREAM_UID_ANY);
+        pair(sv);
+        ck_assert_int_eq(upstream_send(u, r, sv[1]), -EPERM);
+        ck_assert_uint_eq(upstream_peer_uid(u), listener);
+        close(sv[0]);
+        close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_root_listener_always_admitted) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(upstream_freep) Upstream *u = NULL;
         _cleanup_(req_freep) Request *r = make_request("/a");
         _cleanup_close_ int l = listen_at(path, true);
         int sv[2];
 
+        if (getuid() != 0)
+                return; /* only root can make a root listener */
         ck_assert_int_eq(sd_event_new(&e), 0);
-        ck_assert_int_eq(upstream_new_socket(e, path, getuid() + 4242, &u), 0);
-        ck_assert_uint_eq(upstream_peer_uid(u), UPSTREAM_UID_ANY);
+        ck_assert_int_eq(upstream_new_socket(e, path, 4242, &u), 0);
         pair(sv);
-        ck_assert_int_eq(upstream_send(u, r, sv[1]), -EPERM);
-        ck_assert_uint_eq(upstream_peer_uid(u), getuid());
+        ck_assert_int_eq(upstream_send(u, r, sv[1]), 0);
         close(sv[0]);
         close(sv[1]);
 }
@@ -339,6 +371,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, test_missing_socket);
         tcase_add_test(tc, test_not_listening);
         tcase_add_test(tc, test_wrong_listener_uid);
+        tcase_add_test(tc, test_root_listener_always_admitted);
         tcase_add_test(tc, test_send_and_reconnect);
         tcase_add_test(tc, test_queue_keeps_order);
         tcase_add_test(tc, test_queue_bounded);
