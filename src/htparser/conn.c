@@ -898,6 +898,7 @@ static void conn_start_exchange(Conn *c, HttpRequestHead *h) {
         c->minor = h->minor;
         c->keep_alive = h->keep_alive;
         c->head_request = strcmp(h->method, "HEAD") == 0;
+        c->served = true;
         c->body_chunked = h->chunked;
         /* For a chunked body, what --max-body still allows. */
         c->body_remaining = h->chunked ? (int64_t) (s->max_body > INT64_MAX ? INT64_MAX : s->max_body)
@@ -1104,6 +1105,11 @@ void conn_timeout(Conn *c, TimerKind kind) {
 
 bool conn_close_if_idle(Conn *c) {
         if (c->state != CONN_READ_HEAD || c->in_len > 0)
+                return false;
+        /* A client closed between requests retries on a new connection; one
+         * whose first request has not arrived yet would see a plain failure,
+         * so it gets to send it (within the drain's time). */
+        if (!c->served)
                 return false;
         conn_free(c);
         return true;

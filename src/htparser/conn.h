@@ -35,6 +35,7 @@ struct Conn {
         TlsConn *tls_conn;
         uint32_t tls_want; /* events the TLS library waits for besides ours */
         ConnState state;
+        bool served; /* an exchange has started on it */
 
         /* Request bytes: the head stays at the start while its exchange
          * runs (the access log and the datagram point into it); body and

@@ -386,6 +386,25 @@ class LimitsAndFailuresTest(HtparserTestCase):
         self.assertEqual(squatter.stdout.readline().strip(), "took 0")
         squatter.stdout.close()
 
+    def test_sigterm_keeps_a_connection_whose_first_request_is_on_its_way(self):
+        # A client that connected just before the drain began and has not
+        # sent its request yet would see a plain failure if closed (a
+        # keep-alive one would retry): it is served.
+        self.start()
+        fresh = self.connect()
+        other = self.connect()
+        other.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        # Connections are accepted in order: "fresh" is in htparser now.
+        self.assertEqual(recv_response(other)[0], 200)
+        self.launcher.send_signal(signal.SIGTERM)
+        self.launcher.wait_for("notify", match=lambda e: e.assignment.startswith("STATUS=Draining"))
+        self.assertTrue(is_closed(other))
+        fresh.sendall(b"GET /late HTTP/1.1\r\nHost: h\r\n\r\n")
+        status, headers, body, _, _ = recv_response(fresh)
+        self.assertEqual(status, 200)
+        self.assertTrue(is_closed(fresh))
+        self.assertEqual(self.launcher.wait_exited().status, ("status", 0))
+
     def test_sigterm_drains_in_flight_request(self):
         self.start()
         idle = self.connect()

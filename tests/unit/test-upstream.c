@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 #include <systemd/sd-event.h>
+#include <unistd.h>
 
 #include "check-main.h"
 #include "fdpass.h"
