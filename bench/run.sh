@@ -19,10 +19,10 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+JOURNALD=/usr/lib/systemd/systemd-journald
 SRC=$(cd "$HERE/.." && pwd)
 BUILD=${BUILD:-$SRC/build}
 PYTHON=${PYTHON:-/usr/bin/python3}
-JOURNALD=/usr/lib/systemd/systemd-journald
 
 fail() {
         echo "bench: $*" >&2
@@ -62,72 +62,21 @@ if [ -n "${BENCH_SERVER_CPUS:-}" ]; then
 fi
 
 tmp=$(mktemp -d /tmp/ashd-bench.XXXXXX) || fail "mktemp failed"
-journald_pid=
+. "$HERE/../tests/lib/private-journald.sh"
 bench_pid=
 
 cleanup() {
         [ -z "$bench_pid" ] || kill -TERM "$bench_pid" 2>/dev/null
         [ -z "$bench_pid" ] || wait "$bench_pid" 2>/dev/null
-        if [ -n "$journald_pid" ]; then
-                kill -TERM "$journald_pid" 2>/dev/null
-                i=0
-                while kill -0 "$journald_pid" 2>/dev/null && [ $i -lt 500 ]; do
-                        sleep 0.01
-                        i=$((i + 1))
-                done
-                kill -KILL "$journald_pid" 2>/dev/null
-                wait "$journald_pid" 2>/dev/null
-        fi
+        journald_stop
         rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-for d in /run/systemd/journal /run/log/journal /var/log/journal; do
-        case $d in
-        /run/*) mkdir -p "$d" || fail "cannot make $d" ;;
-        *) [ -d "$d" ] || continue ;;
-        esac
-        size=64m
-        [ "$d" = /run/systemd/journal ] || size=${BENCH_JOURNAL_SIZE:-2g}
-        mount -t tmpfs -o mode=0755,size=$size tmpfs "$d" || fail "cannot mount tmpfs on $d"
-done
-for d in /etc/systemd/journald.conf.d /run/systemd/journald.conf.d /usr/lib/systemd/journald.conf.d; do
-        [ -d "$d" ] || continue
-        mount -t tmpfs -o mode=0755,size=1m tmpfs "$d" || fail "cannot mount tmpfs on $d"
-done
-
-# Volatile, no rate limit (every access entry is kept, as the units
-# configure), no forwarding. RuntimeMaxUse below the tmpfs size: old files
-# are vacuumed, and bench.py counts each run's entries right after it.
-cat >"$tmp/journald.conf" <<'EOF'
-[Journal]
-Storage=volatile
-RateLimitIntervalSec=0
-RateLimitBurst=0
-ReadKMsg=no
-ForwardToSyslog=no
-ForwardToKMsg=no
-ForwardToConsole=no
-ForwardToWall=no
-RuntimeMaxUse=1536M
-RuntimeMaxFileSize=128M
-EOF
-[ -f /etc/systemd/journald.conf ] || fail "/etc/systemd/journald.conf is missing"
-mount --bind "$tmp/journald.conf" /etc/systemd/journald.conf || fail "cannot bind-mount journald.conf"
-
-$PIN setpriv --pdeathsig KILL "$JOURNALD" >"$tmp/journald.log" 2>&1 </dev/null &
-journald_pid=$!
-i=0
-while ! [ -S /run/systemd/journal/socket ] || ! [ -S /run/systemd/journal/io.systemd.journal ]; do
-        kill -0 "$journald_pid" 2>/dev/null || {
-                cat "$tmp/journald.log" >&2
-                fail "journald exited at start"
-        }
-        [ $i -lt 1000 ] || fail "journald did not create its sockets within 10 s"
-        sleep 0.01
-        i=$((i + 1))
-done
+# RuntimeMaxUse below the tmpfs size: old files are vacuumed, and bench.py
+# counts each run's entries right after it.
+journald_start "${BENCH_JOURNAL_SIZE:-2g}" 1536M RuntimeMaxFileSize=128M -- $PIN
 
 # 10,000 idle connections and 1,000 wrk connections need descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

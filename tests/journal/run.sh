@@ -12,10 +12,10 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+JOURNALD=/usr/lib/systemd/systemd-journald
 ASHD_SRC=${ASHD_SRC:-$(cd "$HERE/../.." && pwd)}
 ASHD_BUILD=${ASHD_BUILD:-$ASHD_SRC/build}
 PYTHON=${PYTHON:-/usr/bin/python3}
-JOURNALD=/usr/lib/systemd/systemd-journald
 export ASHD_SRC ASHD_BUILD PYTHON
 
 # A tier that cannot run counts as one failure, never as a silent pass.
@@ -35,75 +35,18 @@ fi
 unset ASHD_JOURNAL_NAMESPACE
 
 tmp=$(mktemp -d /tmp/ashd-journal-tier.XXXXXX) || fail "mktemp failed"
-journald_pid=
+. "$ASHD_SRC/tests/lib/private-journald.sh"
 runner_pid=
 
 cleanup() {
         [ -z "$runner_pid" ] || kill -TERM "$runner_pid" 2>/dev/null
-        if [ -n "$journald_pid" ]; then
-                # A test may have left it stopped; SIGTERM waits for SIGCONT.
-                kill -CONT "$journald_pid" 2>/dev/null
-                kill -TERM "$journald_pid" 2>/dev/null
-                i=0
-                while kill -0 "$journald_pid" 2>/dev/null && [ $i -lt 500 ]; do
-                        sleep 0.01
-                        i=$((i + 1))
-                done
-                kill -KILL "$journald_pid" 2>/dev/null
-                wait "$journald_pid" 2>/dev/null
-        fi
+        journald_stop
         rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# /var/log/journal is hidden only if it exists: creating it on the host
-# would turn on persistent storage for the host's own journald.
-for d in /run/systemd/journal /run/log/journal /var/log/journal; do
-        case $d in
-        /run/*) mkdir -p "$d" || fail "cannot make $d" ;;
-        *) [ -d "$d" ] || continue ;;
-        esac
-        mount -t tmpfs -o mode=0755,size=64m tmpfs "$d" || fail "cannot mount tmpfs on $d"
-done
-
-# Drop-ins would override our settings: hide them too.
-for d in /etc/systemd/journald.conf.d /run/systemd/journald.conf.d /usr/lib/systemd/journald.conf.d; do
-        [ -d "$d" ] || continue
-        mount -t tmpfs -o mode=0755,size=1m tmpfs "$d" || fail "cannot mount tmpfs on $d"
-done
-
-cat >"$tmp/journald.conf" <<'EOF'
-[Journal]
-Storage=volatile
-RateLimitIntervalSec=0
-RateLimitBurst=0
-ReadKMsg=no
-ForwardToSyslog=no
-ForwardToKMsg=no
-ForwardToConsole=no
-ForwardToWall=no
-RuntimeMaxUse=32M
-EOF
-[ -f /etc/systemd/journald.conf ] || fail "/etc/systemd/journald.conf is missing"
-mount --bind "$tmp/journald.conf" /etc/systemd/journald.conf || fail "cannot bind-mount journald.conf"
-
-# Should this script be killed outright (a tier timeout), journald dies with it.
-setpriv --pdeathsig KILL "$JOURNALD" >"$tmp/journald.log" 2>&1 </dev/null &
-journald_pid=$!
-
-# journald binds its sockets before it serves them; entries sent meanwhile
-# wait in the socket's queue.
-i=0
-while ! [ -S /run/systemd/journal/socket ] || ! [ -S /run/systemd/journal/io.systemd.journal ]; do
-        kill -0 "$journald_pid" 2>/dev/null || {
-                cat "$tmp/journald.log"
-                fail "journald exited at start"
-        }
-        [ $i -lt 1000 ] || fail "journald did not create its sockets within 10 s"
-        sleep 0.01
-        i=$((i + 1))
-done
+journald_start 64m 32M
 
 export ASHD_JOURNALD_PID="$journald_pid"
 # In the background, so that a signal to this script runs the cleanup at once.
