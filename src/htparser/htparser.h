@@ -132,6 +132,8 @@ void poller_done(Server *s);
 int watch_add(Server *s, Watch *w, int fd, uint32_t events, watch_fn callback, void *userdata);
 int watch_set_events(Server *s, Watch *w, uint32_t events);
 void watch_remove(Server *s, Watch *w);
+/* Forgets w without telling epoll: only right before closing its fd. */
+void watch_forget(Server *s, Watch *w);
 
 /* server.c */
 const char *server_date(Server *s);

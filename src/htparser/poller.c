@@ -79,13 +79,19 @@ int watch_set_events(Server *s, Watch *w, uint32_t events) {
         return 0;
 }
 
-void watch_remove(Server *s, Watch *w) {
+void watch_forget(Server *s, Watch *w) {
         if (!w->active)
                 return;
-        (void) epoll_ctl(s->poll_fd, EPOLL_CTL_DEL, w->fd, NULL);
         /* Its events still waiting in the batch being dispatched go too. */
         for (size_t i = 0; i < s->poll_batch_len; i++)
                 if (s->poll_batch[i].data.ptr == w)
                         s->poll_batch[i].data.ptr = NULL;
         w->active = false;
+}
+
+void watch_remove(Server *s, Watch *w) {
+        if (!w->active)
+                return;
+        (void) epoll_ctl(s->poll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+        watch_forget(s, w);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "respond.h"
 #include "response.h"
 
@@ -27,6 +28,12 @@ static void put(Writer *w, const char *s, size_t n) {
 
 static void puts_(Writer *w, const char *s) {
         put(w, s, strlen(s));
+}
+
+static void put_u64(Writer *w, uint64_t v) {
+        char digits[DECIMAL_MAX];
+
+        put(w, digits, decimal_u64(digits, v));
 }
 
 _printf_(2, 3) static void putf(Writer *w, const char *fmt, ...) {
@@ -68,18 +75,28 @@ int respond_error_page(char *buf, size_t size, int status, const char *date, boo
 }
 
 /* Headers that describe one connection, not the message (RFC 9110 §7.6.1),
- * and the ones htparser sets itself. */
+ * and the ones htparser sets itself. By first letter: nine strcasecmp()
+ * per header of every response showed in callgrind. */
 static bool header_is_ours(const char *name) {
-        static const char *const names[] = {
-                "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer",
-                "Upgrade",    "Date",       "Content-Length",
-        };
-        if (strncasecmp(name, "X-Ash-", 6) == 0)
-                return true;
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-                if (strcasecmp(name, names[i]) == 0)
-                        return true;
-        return false;
+        switch (name[0] | 0x20) {
+        case 'c':
+                return strcasecmp(name, "Connection") == 0 || strcasecmp(name, "Content-Length") == 0;
+        case 'd':
+                return strcasecmp(name, "Date") == 0;
+        case 'k':
+                return strcasecmp(name, "Keep-Alive") == 0;
+        case 'p':
+                return strcasecmp(name, "Proxy-Connection") == 0;
+        case 't':
+                return strcasecmp(name, "Transfer-Encoding") == 0 || strcasecmp(name, "TE") == 0 ||
+                       strcasecmp(name, "Trailer") == 0;
+        case 'u':
+                return strcasecmp(name, "Upgrade") == 0;
+        case 'x':
+                return strncasecmp(name, "X-Ash-", 6) == 0;
+        default:
+                return false;
+        }
 }
 
 /* A Content-Length value: digits only, no overflow; -1 if invalid. */
@@ -124,7 +141,13 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
         if (c->server->draining || !c->body_done)
                 c->keep_alive = false;
 
-        putf(&w, "HTTP/1.1 %d %s\r\nDate: %s\r\n", h->status, reason, server_date(c->server));
+        puts_(&w, "HTTP/1.1 ");
+        put_u64(&w, (uint64_t) h->status);
+        put(&w, " ", 1);
+        puts_(&w, reason);
+        puts_(&w, "\r\nDate: ");
+        puts_(&w, server_date(c->server));
+        put(&w, "\r\n", 2);
         for (size_t i = 0; i < h->n_headers; i++) {
                 const HttpHeader *hd = &h->headers[i];
 
@@ -142,8 +165,11 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
         /* A HEAD response keeps the length a GET would have had; 204 and
          * 1xx never carry one (RFC 9110 §8.6). */
         if (c->framing == FRAMING_LENGTH ||
-            (c->head_request && n >= 0 && h->status >= 200 && h->status != 204))
-                putf(&w, "Content-Length: %" PRId64 "\r\n", n);
+            (c->head_request && n >= 0 && h->status >= 200 && h->status != 204)) {
+                puts_(&w, "Content-Length: ");
+                put_u64(&w, (uint64_t) n);
+                put(&w, "\r\n", 2);
+        }
         if (c->framing == FRAMING_CHUNKED)
                 puts_(&w, "Transfer-Encoding: chunked\r\n");
         if (c->duplex && h->status == 101)

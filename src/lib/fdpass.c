@@ -106,7 +106,7 @@ int fdpass_recv(int sock, void *buf, size_t size, FdpassFlags flags, size_t *ret
                         .msg_control = &control,
                         .msg_controllen = sizeof(control),
                 };
-                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (flags & FDPASS_DONTWAIT ? MSG_DONTWAIT : 0));
         } while (n < 0 && errno == EINTR);
         if (n < 0)
                 return -errno;

@@ -9,6 +9,7 @@
 
 typedef enum FdpassFlags {
         FDPASS_FD_REQUIRED = 1 << 0, /* a datagram without a fd is refused */
+        FDPASS_DONTWAIT = 1 << 1,    /* -EAGAIN rather than wait, on a blocking socket too */
 } FdpassFlags;
 
 /* Sends buf with fd attached (fd < 0: none), MSG_NOSIGNAL, EINTR retried.

@@ -443,3 +443,7 @@ const char *upstream_name(const Upstream *u) {
 uid_t upstream_peer_uid(const Upstream *u) {
         return u->peer_uid;
 }
+
+bool upstream_forks(const Upstream *u) {
+        return u->argv != NULL;
+}

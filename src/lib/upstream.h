@@ -41,6 +41,10 @@ const char *upstream_name(const Upstream *u);
  * caller names when upstream_send() failed with -EPERM. */
 uid_t upstream_peer_uid(const Upstream *u);
 
+/* Whether it starts its target with fork(): until the child's exec, the
+ * child holds a copy of every descriptor the caller has open. */
+bool upstream_forks(const Upstream *u);
+
 /* Sends the request with resp_fd attached (the caller keeps its own resp_fd).
  * Returns 0 when the datagram was sent or queued, else a -errno saying why
  * the target cannot take it now: -ENOENT or -ECONNREFUSED (nothing listens),

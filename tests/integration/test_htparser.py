@@ -96,6 +96,30 @@ class BasicTest(HtparserTestCase):
             self.assertEqual(status, 200)
             self.assertIn(f"rest: p{i}\n".encode(), body)
 
+    def test_request_and_half_close_during_an_exchange(self):
+        # The next request and the client's FIN arrive while the first
+        # response is still streaming (its head is here, 32 MB of body are
+        # not): htparser leaves them in the socket until the exchange is
+        # done, then answers the second, then closes.
+        size = 32 << 20
+        s = self.connect()
+        s.sendall(f"GET /big/{size} HTTP/1.1\r\nHost: h\r\n\r\n".encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            b = s.recv(65536)
+            self.assertTrue(b, "closed before the first head")
+            buf += b
+        s.sendall(b"GET /second HTTP/1.1\r\nHost: h\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        status, headers, body, _, rest = self._recv_with(s, buf)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(body), size)
+        status, headers, body, _, rest = self._recv_with(s, rest)
+        self.assertEqual(status, 200)
+        self.assertIn(b"rest: second\n", body)
+        self.assertEqual(rest, b"")
+        self.assertTrue(is_closed(s))
+
     def _recv_with(self, s, leftover):
         class Prefixed:
             def __init__(self, sock, data):

@@ -120,6 +120,26 @@ START_TEST(test_no_fd_optional) {
 }
 END_TEST
 
+/* htparser reads its response sockets this way: the socket itself stays
+ * blocking for the handler at the other end. */
+START_TEST(test_dontwait_on_blocking_socket) {
+        _cleanup_close_ int a = -EBADF, b = -EBADF;
+        int pair[2], fd = SENTINEL_FD;
+        char buf[16];
+        size_t len = SENTINEL_LEN;
+
+        seqpacket_pair(pair, 0);
+        a = pair[0];
+        b = pair[1];
+
+        ck_assert_int_eq(fdpass_recv(b, buf, sizeof(buf), FDPASS_DONTWAIT, &len, &fd), -EAGAIN);
+        ck_assert_int_eq(fdpass_send(a, "abc", 3, -EBADF), 0);
+        ck_assert_int_eq(fdpass_recv(b, buf, sizeof(buf), FDPASS_DONTWAIT, &len, &fd), 1);
+        ck_assert_uint_eq(len, 3);
+        ck_assert_int_eq(fd, -EBADF);
+}
+END_TEST
+
 START_TEST(test_no_fd_required) {
         _cleanup_close_ int a = -EBADF, b = -EBADF, got = -EBADF;
         int pair[2], fd = SENTINEL_FD;
@@ -637,6 +657,7 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, test_round_trip_with_fd);
         tcase_add_test(tc, test_no_fd_optional);
         tcase_add_test(tc, test_no_fd_required);
+        tcase_add_test(tc, test_dontwait_on_blocking_socket);
         tcase_add_test(tc, test_two_fds_closed);
         tcase_add_test(tc, test_truncated_datagram);
         tcase_add_test(tc, test_datagram_exactly_size);
