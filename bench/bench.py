@@ -84,9 +84,12 @@ FILES = {"/1k.bin": 1024, "/1m.bin": 1 << 20, "/100m.bin": 100 << 20}
 
 
 class Scenario:
-    def __init__(self, key, title, path, conns, unit="req", headers=(), tls=False):
+    def __init__(self, key, title, path, conns, unit="req", headers=(), tls=False, free=False):
         self.key, self.title, self.path, self.conns = key, title, path, conns
         self.unit, self.headers, self.tls = unit, list(headers), tls
+        # free: no CPU pinning for this run (servers, journald and wrk go
+        # where the kernel puts them), as a machine runs them in service.
+        self.free = free
 
     @property
     def body(self):
@@ -95,13 +98,17 @@ class Scenario:
 
 SCENARIOS = [
     Scenario("ka", "1 KiB, keep-alive, 50 conns", "/1k.bin", 50),
+    # nginx's one worker can use one core; ashd's chain is four processes
+    # and may use both: the rate of the machine as a whole, next to "ka"
+    # (one core for the servers) which measures the cost per request.
+    Scenario("ka-free", "1 KiB, keep-alive, 50 conns, no pinning", "/1k.bin", 50, free=True),
     Scenario("c1000", "1 KiB, keep-alive, 1000 conns", "/1k.bin", 1000),
     Scenario("close", "1 KiB, Connection: close, 50 conns", "/1k.bin", 50, headers=["Connection: close"]),
     Scenario("1m", "1 MiB, keep-alive, 10 conns", "/1m.bin", 10, unit="MB"),
     Scenario("100m", "100 MiB, keep-alive, 2 conns", "/100m.bin", 2, unit="MB"),
     Scenario("tls", "1 KiB over TLS, keep-alive, 50 conns", "/1k.bin", 50, tls=True),
 ]
-QUICK_SCENARIOS = ["ka", "close", "1m", "tls"]
+QUICK_SCENARIOS = ["ka", "ka-free", "close", "1m", "tls"]
 
 
 def cpus(name, default):
@@ -127,6 +134,22 @@ def pin_server():
 def pin_client():
     if CLIENT_CPUS:
         os.sched_setaffinity(0, CLIENT_CPUS)
+
+
+def unpin_client():
+    os.sched_setaffinity(0, range(os.cpu_count()))
+
+
+def set_server_affinity(target, journal, cpus):
+    """Moves every process of target (and journald) to cpus."""
+    pids = list(target.members()) + list(target.roots())
+    if journal and journal.pid:
+        pids.append(int(journal.pid))
+    for pid in pids:
+        try:
+            os.sched_setaffinity(pid, cpus)
+        except OSError:
+            pass  # gone meanwhile
 
 
 def log(msg):
@@ -560,12 +583,17 @@ def run_wrk(target, sc, seconds, journal=None):
         cmd += ["-H", h]
     cmd.append(url)
 
+    server_cpus = SERVER_CPUS
+    if sc.free and SERVER_CPUS:
+        server_cpus = None
+        set_server_affinity(target, Journal() if journal is None else journal, range(os.cpu_count()))
     target.reset_hwm()
     j0 = journal.cpu() if journal else 0
     c0, per0 = target.cpu()
-    i0, s0 = cpu_times(SERVER_CPUS)
+    i0, s0 = cpu_times(server_cpus)
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=pin_client)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         preexec_fn=unpin_client if sc.free else pin_client)
     killer = threading.Timer(seconds + 60, p.kill)
     killer.start()
     out = p.stdout.read().decode("utf-8", "replace")
@@ -573,10 +601,12 @@ def run_wrk(target, sc, seconds, journal=None):
     p.returncode = os.waitstatus_to_exitcode(status)
     killer.cancel()
     run_wall = time.monotonic() - t0
-    i1, s1 = cpu_times(SERVER_CPUS)
+    i1, s1 = cpu_times(server_cpus)
     # The work a run leaves behind (closing its connections, journald
     # catching up) is the run's too: sampled once the server is quiet again.
     settle = wait_quiet([target], journal)
+    if server_cpus is not SERVER_CPUS:
+        set_server_affinity(target, Journal() if journal is None else journal, SERVER_CPUS)
     wall = time.monotonic() - t0
     c1, per1 = target.cpu()
     j1 = journal.cpu() if journal else 0
@@ -607,8 +637,8 @@ def run_wrk(target, sc, seconds, journal=None):
         journald_cpu=(j1 - j0) / CLK_TCK,
         # Of the server CPUs, over the run: time idle (the server did not
         # saturate them) and stolen by the hypervisor (noise).
-        srv_idle=(i1 - i0) / CLK_TCK / run_wall / (len(SERVER_CPUS) if SERVER_CPUS else os.cpu_count()),
-        srv_steal=(s1 - s0) / CLK_TCK / run_wall / (len(SERVER_CPUS) if SERVER_CPUS else os.cpu_count()),
+        srv_idle=(i1 - i0) / CLK_TCK / run_wall / (len(server_cpus) if server_cpus else os.cpu_count()),
+        srv_steal=(s1 - s0) / CLK_TCK / run_wall / (len(server_cpus) if server_cpus else os.cpu_count()),
         client_cpu=ru.ru_utime + ru.ru_stime,
         hwm_kb=sum(hwm.values()),
         hwm_max_kb=max(hwm.values()) if hwm else 0,
