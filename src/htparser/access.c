@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "decimal.h"
 #include "log.h"
 #include "messages.h"
 
@@ -32,7 +33,8 @@ static void clf_escape(char *out, size_t size, const char *in) {
  * in a field of its own. */
 void access_log_entry(const Conn *c) {
         Server *s = c->server;
-        char addr[INET6_ADDRSTRLEN], port[8], status[8], bytes[24], duration[24];
+        char addr[INET6_ADDRSTRLEN], port[DECIMAL_MAX], status[DECIMAL_MAX], bytes[DECIMAL_MAX],
+                duration[DECIMAL_MAX];
         char method[64], target[1024], referer[512], agent[512];
         uint64_t now;
         time_t t;
@@ -47,10 +49,10 @@ void access_log_entry(const Conn *c) {
 
         sd_event_now(s->event, CLOCK_REALTIME, &now);
         address_format(&c->peer, addr);
-        snprintf(port, sizeof(port), "%u", (unsigned) c->peer.port);
-        snprintf(status, sizeof(status), "%d", c->status);
-        snprintf(bytes, sizeof(bytes), "%" PRIu64, c->bytes_sent);
-        snprintf(duration, sizeof(duration), "%" PRIu64, c->started_usec ? now - c->started_usec : 0);
+        decimal_u64(port, c->peer.port);
+        decimal_u64(status, (uint64_t) c->status);
+        decimal_u64(bytes, c->bytes_sent);
+        decimal_u64(duration, c->started_usec ? now - c->started_usec : 0);
         /* Formatted once per second, not per request. */
         t = c->started_usec / 1000000;
         if (t != s->log_time_t) {

@@ -247,6 +247,31 @@ static int journal_socket(void) {
         return log_state.fd < 0 ? -errno : log_state.fd;
 }
 
+/* Writes the entry in the native protocol's "NAME=value\n" form into one
+ * buffer, when every value is free of newlines and NULs (those need the
+ * binary framing) and the whole fits. */
+static bool journal_flatten(const LogEntry *e, size_t value_cap, struct iovec *ret) {
+        static char buf[8192];
+        size_t len = 0;
+
+        for (size_t i = 0; i < e->n_fields; i++) {
+                const LogField *f = &e->fields[i];
+                size_t name_len = strlen(f->name), value_len = f->len < value_cap ? f->len : value_cap;
+
+                if (name_len + value_len + 2 > sizeof(buf) - len || memchr(f->value, '\n', value_len) ||
+                    memchr(f->value, '\0', value_len))
+                        return false;
+                memcpy(buf + len, f->name, name_len);
+                len += name_len;
+                buf[len++] = '=';
+                memcpy(buf + len, f->value, value_len);
+                len += value_len;
+                buf[len++] = '\n';
+        }
+        *ret = (struct iovec){buf, len};
+        return true;
+}
+
 /* Sends the entry as one datagram, each value cut to value_cap bytes. */
 static int journal_send(const LogEntry *e, size_t value_cap) {
         struct iovec iov[LOG_FIELDS_MAX * 5];
@@ -265,21 +290,27 @@ static int journal_send(const LogEntry *e, size_t value_cap) {
         if (fd < 0)
                 return fd;
 
-        for (size_t i = 0; i < e->n_fields; i++) {
-                const LogField *f = &e->fields[i];
-                size_t len = f->len < value_cap ? f->len : value_cap;
+        /* An entry that fits goes out as one piece: the kernel copies
+         * one segment much faster than the ~60 an access entry has in
+         * pieces (callgrind and /proc CPU per request, htparser). */
+        if (journal_flatten(e, value_cap, &iov[0]))
+                n = 1;
+        else
+                for (size_t i = 0; i < e->n_fields; i++) {
+                        const LogField *f = &e->fields[i];
+                        size_t len = f->len < value_cap ? f->len : value_cap;
 
-                iov[n++] = (struct iovec){(char *) f->name, strlen(f->name)};
-                /* "NAME=value\n" cannot carry a newline, and NUL is safer framed too. */
-                if (memchr(f->value, '\n', len) || memchr(f->value, '\0', len)) {
-                        lengths[i] = htole64((uint64_t) len);
+                        iov[n++] = (struct iovec){(char *) f->name, strlen(f->name)};
+                        /* "NAME=value\n" cannot carry a newline, and NUL is safer framed too. */
+                        if (memchr(f->value, '\n', len) || memchr(f->value, '\0', len)) {
+                                lengths[i] = htole64((uint64_t) len);
+                                iov[n++] = (struct iovec){(char *) "\n", 1};
+                                iov[n++] = (struct iovec){&lengths[i], sizeof(lengths[i])};
+                        } else
+                                iov[n++] = (struct iovec){(char *) "=", 1};
+                        iov[n++] = (struct iovec){(char *) f->value, len};
                         iov[n++] = (struct iovec){(char *) "\n", 1};
-                        iov[n++] = (struct iovec){&lengths[i], sizeof(lengths[i])};
-                } else
-                        iov[n++] = (struct iovec){(char *) "=", 1};
-                iov[n++] = (struct iovec){(char *) f->value, len};
-                iov[n++] = (struct iovec){(char *) "\n", 1};
-        }
+                }
         mh.msg_iovlen = n;
 
         for (;;) {
