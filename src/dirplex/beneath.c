@@ -138,11 +138,14 @@ static int open_last(int dir_fd, const char *name, int *fd, const struct stat *s
  * in the directory fd the previous one gave, so the kernel never follows a
  * symlink: targets are read and resolved here, against the same stack. */
 static int resolve(int root_fd, const char *path, int flags) {
-        _cleanup_(dir_stack_done) DirStack dirs = {.fds = {root_fd}, .n = 1};
+        /* Set by hand: an initializer would zero all BENEATH_DEPTH_MAX fds. */
+        _cleanup_(dir_stack_done) DirStack dirs;
         Remaining p;
         unsigned links = 0;
         int r;
 
+        dirs.fds[0] = root_fd;
+        dirs.n = 1;
         if (path[0] == '/')
                 return -EXDEV;
         r = remaining_init(&p, path);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "conf.h"
 #include "dirplex.h"
@@ -80,6 +81,19 @@ static void on_request(Handler *h, Request *req, int resp_fd, void *userdata) {
         dirplex_serve(userdata, req, resp_fd);
 }
 
+uint64_t dirplex_now(Dirplex *d) {
+        struct timespec ts;
+        uint64_t now;
+
+        /* The loop's time of this iteration: no system call, and the same
+         * for every request of a batch. */
+        if (d->event && sd_event_now(d->event, CLOCK_MONOTONIC, &now) >= 0)
+                return now;
+        /* Before the loop: the same clock, read through the vDSO. */
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
 /* dirplex starts its children from the event loop. */
 static int setup_loop(sd_event *event, void *userdata) {
         Dirplex *d = userdata;
@@ -137,6 +151,7 @@ int main(int argc, char **argv) {
                 return 2;
         }
         d.root = argv[optind];
+        d.root_dir.fd = -EBADF;
 
         for (size_t i = 0; i < n_configs; i++)
                 if (load_global(&d, configs[i], false) < 0)
@@ -146,6 +161,7 @@ int main(int argc, char **argv) {
 
         r = handler_run(&ho, setup_loop);
         htrc_flush(&d);
+        root_dir_close(&d);
         for (size_t i = 0; i < d.n_globals; i++)
                 dirconf_free(d.globals[i]);
         handler_wait_children(HANDLER_CHILDREN_TIMEOUT_USEC);

@@ -3,9 +3,9 @@
 
 /* The mapping of a rest string onto the tree under the root, as in ashd's
  * dirplex: one element at a time, each percent-decoded on its own and
- * checked (url.h), every lookup made beneath an O_PATH fd of the root that is
- * opened once per request (so a root that is a symlink switches atomically
- * between requests, never within one). */
+ * checked (url.h), every lookup made beneath the O_PATH fd of the root that
+ * the request started with (root.c), so that a root that is replaced
+ * switches between requests, never within one. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,13 +21,17 @@
 #include "response.h"
 #include "url.h"
 
+/* One request's state. Its arrays are not zeroed (walk_init): each element
+ * is written before it is read, and zeroing these ~10 KiB was most of the
+ * user time dirplex spent on a request. */
 typedef struct Walk {
         Dirplex *d;
         Request *req;
         int resp_fd;
         int root_fd;
-        char realroot[PATH_MAX];
-        char rel[PATH_MAX]; /* relative to the root, no leading or trailing '/' */
+        const char *realroot; /* the root's path, "" for "/" */
+        uint64_t now;         /* the request's time, for the cache checks */
+        char rel[PATH_MAX];   /* relative to the root, no leading or trailing '/' */
         size_t rel_len;
         /* .htrc of the root (0) down to the current directory (depth). */
         DirConf *confs[DIRPLEX_DEPTH_MAX + 1];
@@ -135,7 +139,8 @@ static void forward_named(Walk *w, const char *name) {
 /* A file or index-less directory found at w->rel: the match rules choose
  * its handler, which gets X-Ash-File and the rest after the file. */
 static void serve_found(Walk *w, const char *name, bool directory, const char *rest) {
-        _cleanup_free_ char *file = NULL;
+        char file[PATH_MAX * 2];
+        size_t root_len = strlen(w->realroot);
         const DirMatch *m;
         int r;
 
@@ -145,8 +150,10 @@ static void serve_found(Walk *w, const char *name, bool directory, const char *r
                 not_found(w);
                 return;
         }
-        if (asprintf(&file, "%s%s%s", w->realroot, *w->rel ? "/" : "", w->rel) < 0)
-                goto fail;
+        /* Both parts are shorter than PATH_MAX, so this always fits. */
+        memcpy(file, w->realroot, root_len);
+        file[root_len] = '/';
+        memcpy(file + root_len + !!w->rel_len, w->rel, w->rel_len + 1);
         r = req_set_rest(w->req, rest);
         if (r >= 0)
                 r = req_header_set(w->req, "X-Ash-File", file);
@@ -294,18 +301,11 @@ static int lookup_extension(Walk *w, size_t dir_len, const char *element, char *
         return -ENOENT;
 }
 
-/* Enters the directory open at fd: its .htrc joins the chain. */
-static int enter_directory(Walk *w, int fd) {
-        char display[PATH_MAX * 2 + 2];
-        DirConf *c;
-        int r;
-
-        snprintf(display, sizeof(display), "%s%s%s", w->realroot, *w->rel ? "/" : "", w->rel);
-        r = htrc_get(w->d, fd, display, &c);
-        if (r < 0)
-                return r;
-        w->confs[w->depth] = c;
-        return 0;
+/* Enters the directory open at fd (st its fstat()): its .htrc joins the
+ * chain. */
+static int enter_directory(Walk *w, int fd, const struct stat *st) {
+        w->confs[w->depth] = NULL;
+        return htrc_get(w->d, fd, st, w->rel, w->now, &w->confs[w->depth]);
 }
 
 static void redirect_with_slash(Walk *w) {
@@ -370,42 +370,40 @@ static void walk(Walk *w) {
                 if (w->depth == DIRPLEX_DEPTH_MAX)
                         return not_found(w);
                 w->depth++;
-                if (enter_directory(w, fd) < 0)
+                if (enter_directory(w, fd, &st) < 0)
                         return answer(w, 500, "The configuration of this directory is broken.");
         }
+}
+
+/* Sets what a walk reads before it writes; the arrays are left alone. */
+static void walk_init(Walk *w, Dirplex *d, Request *req, int resp_fd) {
+        w->d = d;
+        w->req = req;
+        w->resp_fd = resp_fd;
+        w->root_fd = -EBADF;
+        w->realroot = "";
+        w->now = dirplex_now(d);
+        w->rel[0] = 0;
+        w->rel_len = 0;
+        w->depth = 0;
+        w->n_chain = 0;
 }
 
 void dirplex_serve(Dirplex *d, Request *req, int resp_fd) {
         _cleanup_(req_freep) Request *r = req;
         _cleanup_close_ int fd = resp_fd;
-        _cleanup_free_ Walk *w = calloc(1, sizeof(Walk));
-        char proc[64];
-        ssize_t n;
+        Walk w;
+        int k;
 
-        if (!w)
-                return;
-        *w = (Walk){.d = d, .req = r, .resp_fd = fd};
-        w->root_fd = open(d->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (w->root_fd < 0) {
-                log_errno(LOG_ERR, -errno, "Cannot open the root %s: %m", d->root);
-                return answer(w, 500, NULL);
+        walk_init(&w, d, r, fd);
+        k = root_dir_get(d, w.now);
+        if (k < 0) {
+                log_errno(LOG_ERR, k, "Cannot open the root %s: %m", d->root);
+                return answer(&w, 500, NULL);
         }
-        /* The root as resolved for this request: X-Ash-File names files
-         * through it, so a handler opening that path sees the same tree. */
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->root_fd);
-        n = readlink(proc, w->realroot, sizeof(w->realroot) - 1);
-        if (n <= 0) {
-                log_errno(LOG_ERR, n < 0 ? -errno : -EIO, "Cannot resolve the root %s: %m", d->root);
-                answer(w, 500, NULL);
-                goto out;
-        }
-        w->realroot[n] = 0;
-        if (streq(w->realroot, "/"))
-                w->realroot[0] = 0;
-        if (enter_directory(w, w->root_fd) < 0)
-                answer(w, 500, "The configuration of this directory is broken.");
-        else
-                walk(w);
-out:
-        safe_close(w->root_fd);
+        w.root_fd = d->root_dir.fd;
+        w.realroot = d->root_dir.path;
+        if (enter_directory(&w, w.root_fd, &d->root_dir.st) < 0)
+                return answer(&w, 500, "The configuration of this directory is broken.");
+        walk(&w);
 }

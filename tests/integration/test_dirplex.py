@@ -1,15 +1,19 @@
 # SPDX-License-Identifier: MIT
 """dirplex behind htparser: the mapping of URLs onto a tree, traversal
 refusals, index files, the extension-less lookup, match rules and handler
-targets, .htrc files, config errors and the atomic switch of a symlinked
-root. The matched handler is the test handler, which answers with the rest
+targets, .htrc files, config errors, the atomic switch of a symlinked
+root, and the caches that spare a request system calls (the root kept open,
+.htrc files looked at again at most once a second) with what they must still
+notice. The matched handler is the test handler, which answers with the rest
 string and headers it got."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 import ashdtest
@@ -54,6 +58,21 @@ def write(path, text=""):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
+
+
+def poll(fetch, done, what):
+    """fetch() until done(result), for at most ashdtest.TIMEOUT; returns the
+    last result. dirplex looks at the root and at each .htrc again at most
+    once a second (DIRPLEX_RECHECK_USEC), so a change shows within a
+    second or so, not at the next request."""
+    deadline = time.monotonic() + ashdtest.TIMEOUT
+    while True:
+        result = fetch()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still {result!r} after {ashdtest.TIMEOUT} s")
+        time.sleep(0.05)
 
 
 def parse_echo(body):
@@ -274,9 +293,10 @@ class HtrcTest(DirplexTestCase):
         write(path, "match\n    filename *.txt\n    handler echo\n    xset via changed-and-longer\n")
         st = os.stat(path)
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-        self.assertEqual(self.served("/site/a.txt")[1]["X-Ash-via"], "changed-and-longer")
+        poll(lambda: self.served("/site/a.txt")[1]["X-Ash-via"], lambda via: via == "changed-and-longer",
+             "the changed .htrc")
         write(path, "nonsense\n")
-        self.assertEqual(self.get("/site/a.txt")[0], 500)
+        poll(lambda: self.get("/site/a.txt")[0], lambda status: status == 500, "the broken .htrc")
 
 
 class SocketTargetTest(DirplexTestCase):
@@ -508,6 +528,181 @@ def child_pids(pid, name):
     return found
 
 
+def dirplex_pid(launcher):
+    """The pid of the dirplex that launcher's htparser started."""
+    pids = child_pids(launcher.events("started")[0].pid, "dirplex")
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def open_paths(pid):
+    """What the fds of process pid name."""
+    paths = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            paths.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass
+    return paths
+
+
+class RootRecheckTest(DirplexTestCase):
+    """The root is opened once and kept, yet a root path that comes to name
+    another directory (a deploy renaming a new tree in, a directory moved
+    away) is noticed at the next check, at most a second later."""
+
+    def make_tree(self):
+        write(f"{self.root}/a.txt")
+        write(f"{self.tmp}/new/a.txt")
+        write(f"{self.tmp}/new/new-only.txt")
+
+    def status(self, target):
+        return self.get(target)[0]
+
+    def test_root_kept_open_between_requests(self):
+        self.served("/a.txt")
+        self.assertIn(os.path.realpath(self.root), open_paths(dirplex_pid(self.launcher)))
+
+    def test_new_tree_renamed_over_the_root(self):
+        self.assertEqual(self.status("/new-only.txt"), 404)
+        os.rename(self.root, f"{self.tmp}/old")
+        os.rename(f"{self.tmp}/new", self.root)
+        poll(lambda: self.status("/new-only.txt"), lambda status: status == 200, "the new tree")
+        # Named through the root path, not through where the old tree went.
+        self.assertEqual(self.served("/a.txt")[1]["X-Ash-File"], self.file("a.txt"))
+        self.assertNotIn(f"{os.path.realpath(self.tmp)}/old", open_paths(dirplex_pid(self.launcher)))
+
+    def test_missing_root_fails_until_it_is_back(self):
+        self.served("/a.txt")
+        os.rename(self.root, f"{self.tmp}/away")
+        poll(lambda: self.status("/a.txt"), lambda status: status == 500, "the missing root")
+        os.rename(f"{self.tmp}/away", self.root)
+        poll(lambda: self.status("/a.txt"), lambda status: status == 200, "the root back")
+
+
+class RootSymlinkRecheckTest(DirplexTestCase):
+    """A root that is a symlink: retargeting it switches trees, and a
+    directory moved and linked again is named by its new path."""
+
+    def make_tree(self):
+        write(f"{self.tmp}/release-1/a.txt")
+        write(f"{self.tmp}/release-2/a.txt")
+        write(f"{self.tmp}/release-2/two-only.txt")
+        os.symlink("release-1", f"{self.tmp}/current")
+
+    def start(self, root=None):
+        DirplexTestCase.start(self, root=os.path.join(self.tmp, "current"))
+
+    def retarget(self, target):
+        os.symlink(target, f"{self.tmp}/current.new")
+        os.rename(f"{self.tmp}/current.new", f"{self.tmp}/current")
+
+    def x_ash_file(self, target):
+        return self.served(target)[1]["X-Ash-File"]
+
+    def test_retargeted_symlink(self):
+        self.assertEqual(self.get("/two-only.txt")[0], 404)
+        self.retarget("release-2")
+        poll(lambda: self.get("/two-only.txt")[0], lambda status: status == 200, "release 2")
+        self.assertEqual(self.x_ash_file("/a.txt"), os.path.realpath(self.tmp) + "/release-2/a.txt")
+
+    def test_same_directory_moved(self):
+        self.assertEqual(self.x_ash_file("/a.txt"), os.path.realpath(self.tmp) + "/release-1/a.txt")
+        # The root path names the same directory throughout; only its path
+        # changed, and that is what a handler opens.
+        os.rename(f"{self.tmp}/release-1", f"{self.tmp}/moved")
+        self.retarget("moved")
+        moved = os.path.realpath(self.tmp) + "/moved/a.txt"
+        poll(lambda: self.x_ash_file("/a.txt"), lambda path: path == moved, "the moved root's path")
+
+
+HTRC_VIA = "match\n    filename *.txt\n    handler echo\n    xset via {via}\n"
+
+
+class HtrcRecheckTest(DirplexTestCase):
+    """.htrc files are cached per directory, "none here" included, and
+    looked at again at most once a second: a file added, edited in place,
+    broken, mended and removed takes effect, in the root as below it."""
+
+    def make_tree(self):
+        write(f"{self.root}/a.txt")
+        write(f"{self.root}/sub/a.txt")
+
+    def wait_via(self, target, via):
+        def fetch():
+            status, _, body = self.get(target)
+            return status, parse_echo(body)[1].get("X-Ash-via") if status == 200 else None
+
+        poll(fetch, lambda result: result == (200, via), f"{target} via {via}")
+
+    def lifecycle(self, directory, target):
+        path = f"{directory}/.htrc"
+        self.wait_via(target, "default")
+        write(path, HTRC_VIA.format(via="added"))
+        self.wait_via(target, "added")
+        # The same inode, rewritten with another size.
+        write(path, HTRC_VIA.format(via="edited-in-place"))
+        self.wait_via(target, "edited-in-place")
+        write(path, "nonsense\n")
+        poll(lambda: self.get(target)[0], lambda status: status == 500, "the broken .htrc")
+        self.launcher.wait_stderr(f"{path}:1")
+        write(path, HTRC_VIA.format(via="mended"))
+        self.wait_via(target, "mended")
+        os.unlink(path)
+        self.wait_via(target, "default")
+
+    def test_root_htrc(self):
+        self.lifecycle(self.root, "/a.txt")
+
+    def test_subdirectory_htrc(self):
+        self.lifecycle(f"{self.root}/sub", "/sub/a.txt")
+        self.wait_via("/a.txt", "default")
+
+
+class SyscallTest(DirplexTestCase):
+    """What a request through known directories costs: the root is not
+    opened and no .htrc looked at again within a second. dirplex runs under
+    strace, which writes each call as it returns (skipped without strace)."""
+
+    REQUESTS = 30
+
+    def setUp(self):
+        self.strace = shutil.which("strace")
+        if not self.strace or subprocess.run([self.strace, "-o", os.devnull, "true"],
+                                             capture_output=True, timeout=ashdtest.TIMEOUT).returncode:
+            self.skipTest("strace is missing or cannot trace here")
+        super().setUp()
+
+    def make_tree(self):
+        self.trace = f"{self.tmp}/trace"
+        self.wrapper = (self.strace, "-o", self.trace)
+        write(f"{self.root}/sub/a.txt")
+
+    def test_known_directories_cost_no_lookups(self):
+        start = time.monotonic()
+        for _ in range(1 + self.REQUESTS):
+            self.served("/sub/a.txt")
+        seconds = time.monotonic() - start
+        # A request for a name that is not there: its lookup in the trace
+        # says the trace has caught up.
+        marker = f"marker-{os.getpid()}"
+        self.assertEqual(self.get("/" + marker)[0], 404)
+        def trace():
+            with open(self.trace) as f:
+                return f.read()
+
+        lines = poll(trace, lambda text: marker in text, "the trace").splitlines()
+        htrc = [line for line in lines if '".htrc"' in line]
+        roots = {f'"{self.root}"', f'"{os.path.realpath(self.root)}"'}
+        root = [line for line in lines if any(r in line for r in roots)]
+        # Each directory is looked at once, then at most once a second; the
+        # root's check is a stat and a readlink, its opening an open too.
+        checks = int(seconds) + 2
+        self.assertLessEqual(len(htrc), 2 * checks, htrc)
+        self.assertLessEqual(len(root), 2 * checks + 1, root)
+        self.assertLess(len(htrc), self.REQUESTS)
+
+
 class WithoutOpenat2:
     """Mixed in before a DirplexTestCase: dirplex runs under no-openat2, as
     in containers and on kernels where openat2 says ENOSYS, so each of the
@@ -546,6 +741,14 @@ class FollowSymlinksWithoutOpenat2Test(WithoutOpenat2, FollowSymlinksTest):
 
 
 class AtomicSwapWithoutOpenat2Test(WithoutOpenat2, AtomicSwapTest):
+    pass
+
+
+class RootRecheckWithoutOpenat2Test(WithoutOpenat2, RootRecheckTest):
+    pass
+
+
+class RootSymlinkRecheckWithoutOpenat2Test(WithoutOpenat2, RootSymlinkRecheckTest):
     pass
 
 
