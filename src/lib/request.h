@@ -58,6 +58,11 @@ int req_set_rest(Request *r, const char *rest);
 
 /* First value of the header, compared case-insensitively, or NULL. */
 const char *req_header_get(const Request *r, const char *name);
+/* The first value of each of n headers in one pass over the request, into
+ * ret_values[i] for names[i] (NULL for one that is absent): for a handler
+ * that reads many headers of every request, where n calls of
+ * req_header_get() would scan all the headers n times. */
+void req_header_get_many(const Request *r, const char *const *names, size_t n, const char **ret_values);
 /* Appends a header; duplicates are kept in order. */
 int req_header_add(Request *r, const char *name, const char *value);
 /* Replaces the first header of that name and removes the others, or appends. */

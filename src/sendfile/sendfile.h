@@ -22,6 +22,12 @@
 #define WRITER_IDLE_USEC (120ULL * 1000000ULL)
 /* Files libmagic has typed, remembered by identity. */
 #define TYPE_CACHE_SIZE 256
+/* Files known to have no precompressed sibling: 4096 entries, 160 KiB. */
+#define SIBLING_CACHE_SETS 1024
+#define SIBLING_CACHE_WAYS 4
+/* How long "no sibling" is believed, at most: a sibling that appears next to
+ * a file already served is served within this time. */
+#define SIBLING_NONE_TRUST_NSEC 1000000000ULL
 
 typedef struct Sendfile {
         const char *file;         /* -f */
@@ -37,13 +43,30 @@ typedef struct Sendfile {
         Handler *handler;        /* persistent mode: bodies in flight hold it */
 } Sendfile;
 
-/* mimetype.c: the Content-Type of a file, into buf: the override if any,
- * else mime.types by name (text types with a charset from libmagic, utf-8
- * unless it says otherwise), else libmagic's type, else
- * application/octet-stream. -EINVAL for an unusable override. */
-int content_type_for(Sendfile *s, const Request *req, const char *path, int fd, const struct stat *st,
+static inline int64_t stat_mtime_nsec(const struct stat *st) {
+        return (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* mimetype.c: the Content-Type of a file, into buf: -c, else requested
+ * (the X-Ash-Content-Type header, or NULL), else mime.types by name (text
+ * types with a charset from libmagic, utf-8 unless it says otherwise), else
+ * libmagic's type, else application/octet-stream. -EINVAL for an unusable
+ * override. */
+int content_type_for(Sendfile *s, const char *requested, const char *path, int fd, const struct stat *st,
                      char buf[static CONTENT_TYPE_MAX]);
 void content_type_cache_clear(void);
+
+/* siblings.c: files known to have no usable precompressed sibling, in
+ * fixed memory (see there). Times are sibling_cache_now()'s: nanoseconds of
+ * CLOCK_MONOTONIC_COARSE, 0 when there is no clock (nothing is cached then).
+ * has_none: path, still the file st describes, was found without a sibling
+ * less than SIBLING_NONE_TRUST_NSEC ago; add_none: it was, at now. */
+uint64_t sibling_cache_now(void);
+bool sibling_cache_has_none(const char *path, const struct stat *st, uint64_t now);
+void sibling_cache_add_none(const char *path, const struct stat *st, uint64_t now);
+/* Entries still believed at now (for tests). */
+size_t sibling_cache_count(uint64_t now);
+void sibling_cache_clear(void);
 
 /* body.c: a response written as bytes: segments of text (head, multipart
  * framing) and ranges of the file, in order. */

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -29,25 +28,74 @@ static const char *const codings[] = {"br", "zstd", "gzip"};
 static const char *const suffixes[] = {".br", ".zst", ".gz"};
 #define N_CODINGS (sizeof(codings) / sizeof(codings[0]))
 
+/* The request headers a response depends on, picked out of the request in
+ * one pass (req_header_get_many()). */
+enum {
+        HEADER_FILE,
+        HEADER_CONTENT_TYPE,
+        HEADER_ACCEPT_BODY_FD,
+        HEADER_ACCEPT_ENCODING,
+        HEADER_IF_MATCH,
+        HEADER_IF_NONE_MATCH,
+        HEADER_IF_MODIFIED_SINCE,
+        HEADER_IF_UNMODIFIED_SINCE,
+        HEADER_RANGE,
+        HEADER_IF_RANGE,
+        _HEADER_MAX,
+};
+
+static const char *const header_names[_HEADER_MAX] = {
+        [HEADER_FILE] = "X-Ash-File",
+        [HEADER_CONTENT_TYPE] = "X-Ash-Content-Type",
+        [HEADER_ACCEPT_BODY_FD] = "X-Ash-Accept-Body-Fd",
+        [HEADER_ACCEPT_ENCODING] = "Accept-Encoding",
+        [HEADER_IF_MATCH] = "If-Match",
+        [HEADER_IF_NONE_MATCH] = "If-None-Match",
+        [HEADER_IF_MODIFIED_SINCE] = "If-Modified-Since",
+        [HEADER_IF_UNMODIFIED_SINCE] = "If-Unmodified-Since",
+        [HEADER_RANGE] = "Range",
+        [HEADER_IF_RANGE] = "If-Range",
+};
+
 typedef struct Variant {
         int fd;
         struct stat st;
-        int coding; /* index into codings, -1: identity */
-        char etag[96];
+        int coding;    /* index into codings, -1: identity */
+        char etag[64]; /* '"' 3 * (16 hex digits and '-') "zstd" '"' NUL */
         char last_modified[30];
 } Variant;
 
-static int64_t mtime_ns(const struct stat *st) {
-        return (int64_t) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+/* Writes n in lower-case hex (as %x) at p; returns the end. */
+static char *put_hex(char *p, uint64_t n) {
+        char digits[16];
+        size_t i = 0;
+
+        do
+                digits[i++] = "0123456789abcdef"[n & 15];
+        while ((n >>= 4) != 0);
+        while (i > 0)
+                *p++ = digits[--i];
+        return p;
 }
 
 /* A strong validator per variant: inode, size and mtime in nanoseconds,
  * and the coding, so that a cache never confuses gzip bytes with the
  * original's even if the sibling's identity happened to collide. */
 static void variant_validators(Variant *v) {
-        snprintf(v->etag, sizeof(v->etag), "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "%s%s\"",
-                 (uint64_t) v->st.st_ino, (uint64_t) v->st.st_size, (uint64_t) mtime_ns(&v->st),
-                 v->coding >= 0 ? "-" : "", v->coding >= 0 ? codings[v->coding] : "");
+        char *p = v->etag;
+
+        *p++ = '"';
+        p = put_hex(p, (uint64_t) v->st.st_ino);
+        *p++ = '-';
+        p = put_hex(p, (uint64_t) v->st.st_size);
+        *p++ = '-';
+        p = put_hex(p, (uint64_t) stat_mtime_nsec(&v->st));
+        if (v->coding >= 0) {
+                *p++ = '-';
+                p = stpcpy(p, codings[v->coding]);
+        }
+        *p++ = '"';
+        *p = 0;
         http_date(v->st.st_mtim.tv_sec, v->last_modified);
 }
 
@@ -93,34 +141,53 @@ static int open_file(const char *path, Variant *v) {
  * .zst) that is not older than the original, so that a stale sibling left
  * behind by an edit is never served. Sets *ret_any when one exists (the
  * response then varies with Accept-Encoding) and, if the client prefers
- * one, replaces v with it. */
+ * one, replaces v with it.
+ *
+ * That a file has none is remembered for up to SIBLING_NONE_TRUST_NSEC
+ * (siblings.c) instead of three failed stat() calls per request; files with
+ * siblings are looked at every time, so that one gone stale is never
+ * served. */
 static void choose_variant(const char *path, const char *accept, Variant *v, bool *ret_any) {
         const char *available[N_CODINGS];
         int index[N_CODINGS];
         char sibling[PATH_MAX];
         struct stat st;
-        size_t n = 0;
+        size_t n = 0, len = strlen(path);
+        /* Read before the stat() calls, so that an entry's age counts from
+         * before what it records was seen. */
+        uint64_t now = sibling_cache_now();
         int k;
 
         *ret_any = false;
+        if (sibling_cache_has_none(path, &v->st, now))
+                return;
         for (size_t i = 0; i < N_CODINGS; i++) {
-                if (snprintf(sibling, sizeof(sibling), "%s%s", path, suffixes[i]) >= (int) sizeof(sibling))
+                size_t suffix_len = strlen(suffixes[i]);
+
+                if (len + suffix_len >= sizeof(sibling))
                         continue;
-                if (stat(sibling, &st) < 0 || !S_ISREG(st.st_mode) || mtime_ns(&st) < mtime_ns(&v->st))
+                memcpy(sibling, path, len);
+                memcpy(sibling + len, suffixes[i], suffix_len + 1);
+                if (stat(sibling, &st) < 0 || !S_ISREG(st.st_mode) ||
+                    stat_mtime_nsec(&st) < stat_mtime_nsec(&v->st))
                         continue;
                 available[n] = codings[i];
                 index[n++] = (int) i;
         }
-        if (n == 0)
+        if (n == 0) {
+                sibling_cache_add_none(path, &v->st, now);
                 return;
+        }
         *ret_any = true;
         k = accept_encoding_choose(accept, available, n);
         if (k < 0)
                 return;
 
-        snprintf(sibling, sizeof(sibling), "%s%s", path, suffixes[index[k]]);
+        memcpy(sibling, path, len);
+        strcpy(sibling + len, suffixes[index[k]]);
         int fd = open(sibling, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || mtime_ns(&st) < mtime_ns(&v->st)) {
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            stat_mtime_nsec(&st) < stat_mtime_nsec(&v->st)) {
                 safe_close(fd);
                 return;
         }
@@ -130,30 +197,64 @@ static void choose_variant(const char *path, const char *accept, Variant *v, boo
         v->coding = index[k];
 }
 
+/* A response head being built, in a buffer of its own: headers are
+ * appended as strings and numbers, since a printf per header was the
+ * largest part of sendfile's own work per request. */
 typedef struct Head {
-        char buf[HEAD_MAX];
         size_t len;
         bool overflow;
+        char buf[HEAD_MAX];
 } Head;
 
-_printf_(2, 3) static void head_add(Head *h, const char *fmt, ...) {
-        va_list ap;
-        int n;
+/* Not "Head h = {}", which would zero the 4 KiB buffer on every request. */
+static void head_init(Head *h) {
+        h->len = 0;
+        h->overflow = false;
+}
 
-        if (h->overflow)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(h->buf + h->len, sizeof(h->buf) - h->len, fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t) n >= sizeof(h->buf) - h->len)
+static void head_add_bytes(Head *h, const char *s, size_t n) {
+        if (h->overflow || n > sizeof(h->buf) - h->len) {
                 h->overflow = true;
-        else
-                h->len += n;
+                return;
+        }
+        memcpy(h->buf + h->len, s, n);
+        h->len += n;
+}
+
+static void head_add(Head *h, const char *s) {
+        head_add_bytes(h, s, strlen(s));
+}
+
+static void head_add_u64(Head *h, uint64_t n) {
+        char digits[20];
+        size_t i = sizeof(digits);
+
+        do
+                digits[--i] = (char) ('0' + n % 10);
+        while ((n /= 10) != 0);
+        head_add_bytes(h, digits + i, sizeof(digits) - i);
+}
+
+/* "Name: value" and CRLF. */
+static void head_add_header(Head *h, const char *name, const char *value) {
+        head_add(h, name);
+        head_add_bytes(h, ": ", 2);
+        head_add(h, value);
+        head_add_bytes(h, "\r\n", 2);
+}
+
+/* "Name: number" and CRLF. */
+static void head_add_header_u64(Head *h, const char *name, uint64_t value) {
+        head_add(h, name);
+        head_add_bytes(h, ": ", 2);
+        head_add_u64(h, value);
+        head_add_bytes(h, "\r\n", 2);
 }
 
 /* The headers every answer about this variant carries. */
 static void head_validators(Head *h, const Variant *v, bool vary) {
-        head_add(h, "ETag: %s\r\nLast-Modified: %s\r\n", v->etag, v->last_modified);
+        head_add_header(h, "ETag", v->etag);
+        head_add_header(h, "Last-Modified", v->last_modified);
         if (vary)
                 head_add(h, "Vary: Accept-Encoding\r\n");
 }
@@ -193,8 +294,11 @@ static int send_multipart(Sendfile *s, int *sock, Variant *v, const char *type, 
         text_len = size;
         total += text_len;
 
-        head_add(h, "Content-Type: multipart/byteranges; boundary=%s\r\nContent-Length: %" PRIu64 "\r\n\r\n",
-                 boundary, total);
+        head_add(h, "Content-Type: multipart/byteranges; boundary=");
+        head_add(h, boundary);
+        head_add(h, "\r\n");
+        head_add_header_u64(h, "Content-Length", total);
+        head_add(h, "\r\n");
         if (h->overflow)
                 return -ENOBUFS;
         /* The head goes first and alone, so the body's text can stay in one block. */
@@ -215,9 +319,13 @@ static int send_range(Sendfile *s, int *sock, Variant *v, Head *h, bool head_onl
         _cleanup_(body_freep) Body *b = NULL;
         int r;
 
-        head_add(h, "Content-Length: %" PRIu64 "\r\n", length);
+        head_add_header_u64(h, "Content-Length", length);
         if (!head_only && zero_copy && length > 0) {
-                head_add(h, "X-Ash-Body-Fd: %" PRIu64 " %" PRIu64 "\r\n\r\n", offset, length);
+                head_add(h, "X-Ash-Body-Fd: ");
+                head_add_u64(h, offset);
+                head_add(h, " ");
+                head_add_u64(h, length);
+                head_add(h, "\r\n\r\n");
                 if (h->overflow)
                         return -ENOBUFS;
                 /* One message: the head and the file together. */
@@ -250,35 +358,37 @@ static bool method_is(const Request *req, const char *m) {
 }
 
 /* The status for a file that is not served (error pages), or 0 once the
- * response has been sent. */
-static int serve_file(Sendfile *s, const Request *req, int *sock, const char *path) {
+ * response has been sent. headers: the request's, by HEADER_*. */
+static int serve_file(Sendfile *s, const Request *req, const char *const *headers, int *sock,
+                      const char *path) {
         _cleanup_(variant_done) Variant v = {.fd = -EBADF};
         char type[CONTENT_TYPE_MAX];
         bool head_only = method_is(req, "HEAD"), vary = false, zero_copy;
         ByteRange ranges[RANGE_MAX];
         const char *range;
-        Head h = {};
+        Head h;
         int r, n = 0;
 
+        head_init(&h);
         r = open_file(path, &v);
         if (r != 0)
                 return r;
 
         /* The type is the original's, whichever variant goes out. */
-        r = content_type_for(s, req, path, v.fd, &v.st, type);
+        r = content_type_for(s, headers[HEADER_CONTENT_TYPE], path, v.fd, &v.st, type);
         if (r < 0) {
                 log_error("Unusable content type for a file");
                 return 500;
         }
-        choose_variant(path, req_header_get(req, "Accept-Encoding"), &v, &vary);
+        choose_variant(path, headers[HEADER_ACCEPT_ENCODING], &v, &vary);
         variant_validators(&v);
 
         PrecondRequest pr = {
                 .get_or_head = true,
-                .if_match = req_header_get(req, "If-Match"),
-                .if_unmodified_since = req_header_get(req, "If-Unmodified-Since"),
-                .if_none_match = req_header_get(req, "If-None-Match"),
-                .if_modified_since = req_header_get(req, "If-Modified-Since"),
+                .if_match = headers[HEADER_IF_MATCH],
+                .if_unmodified_since = headers[HEADER_IF_UNMODIFIED_SINCE],
+                .if_none_match = headers[HEADER_IF_NONE_MATCH],
+                .if_modified_since = headers[HEADER_IF_MODIFIED_SINCE],
         };
         r = precond_evaluate(&pr, v.etag, v.st.st_mtim.tv_sec);
         if (r == 412)
@@ -294,9 +404,9 @@ static int serve_file(Sendfile *s, const Request *req, int *sock, const char *pa
 
         /* Range applies to GET only (RFC 9110 §14.2), and If-Range voids it
          * when the client's copy is not this one. */
-        range = req_header_get(req, "Range");
+        range = headers[HEADER_RANGE];
         if (range && method_is(req, "GET") &&
-            precond_if_range(req_header_get(req, "If-Range"), v.etag, v.st.st_mtim.tv_sec))
+            precond_if_range(headers[HEADER_IF_RANGE], v.etag, v.st.st_mtim.tv_sec))
                 n = range_parse(range, v.st.st_size, ranges);
         if (n < 0) {
                 char extra[128];
@@ -307,23 +417,28 @@ static int serve_file(Sendfile *s, const Request *req, int *sock, const char *pa
                 return 0;
         }
 
-        zero_copy = req_header_get(req, "X-Ash-Accept-Body-Fd") != NULL;
-        head_add(&h, "HTTP/1.1 %s\r\n", n > 0 ? "206 Partial Content" : "200 OK");
+        zero_copy = headers[HEADER_ACCEPT_BODY_FD] != NULL;
+        head_add(&h, n > 0 ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n");
         head_validators(&h, &v, vary);
         head_add(&h, "Accept-Ranges: bytes\r\n");
         if (v.coding >= 0)
-                head_add(&h, "Content-Encoding: %s\r\n", codings[v.coding]);
+                head_add_header(&h, "Content-Encoding", codings[v.coding]);
         if (n > 1) {
                 r = send_multipart(s, sock, &v, type, &h, ranges, n);
         } else {
                 uint64_t offset = 0, length = v.st.st_size;
 
-                head_add(&h, "Content-Type: %s\r\n", type);
+                head_add_header(&h, "Content-Type", type);
                 if (n == 1) {
                         offset = ranges[0].start;
                         length = ranges[0].length;
-                        head_add(&h, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", offset,
-                                 offset + length - 1, (uint64_t) v.st.st_size);
+                        head_add(&h, "Content-Range: bytes ");
+                        head_add_u64(&h, offset);
+                        head_add(&h, "-");
+                        head_add_u64(&h, offset + length - 1);
+                        head_add(&h, "/");
+                        head_add_u64(&h, (uint64_t) v.st.st_size);
+                        head_add(&h, "\r\n");
                 }
                 r = send_range(s, sock, &v, &h, head_only, zero_copy, offset, length);
         }
@@ -336,14 +451,15 @@ static int serve_file(Sendfile *s, const Request *req, int *sock, const char *pa
 
 void serve_request(Sendfile *s, const Request *req, int sock) {
         _cleanup_close_ int fd = sock;
-        const char *path;
+        const char *headers[_HEADER_MAX], *path;
         int status;
 
         if (!method_is(req, "GET") && !method_is(req, "HEAD")) {
                 respond_short(fd, 405, "Allow: GET, HEAD\r\n", false);
                 return;
         }
-        path = s->file ? s->file : req_header_get(req, "X-Ash-File");
+        req_header_get_many(req, header_names, _HEADER_MAX, headers);
+        path = s->file ?: headers[HEADER_FILE];
         if (!path) {
                 /* A configuration error upstream, not the client's doing. */
                 log_error("No file to serve: neither -f nor an X-Ash-File header");
@@ -356,7 +472,7 @@ void serve_request(Sendfile *s, const Request *req, int sock) {
                 (void) response_simple(fd, 404, "The requested resource was not found.");
                 return;
         }
-        status = serve_file(s, req, &fd, path);
+        status = serve_file(s, req, headers, &fd, path);
         if (status != 0 && fd >= 0)
                 (void) response_simple(fd, status,
                                        status == 403   ? "Access to this resource is forbidden."

@@ -368,6 +368,92 @@ class PrecompressedTest(SendfileBase):
         self.assertNotIn("vary", h)
 
 
+class SiblingCacheTest(SendfileBase):
+    """A file found without precompressed siblings is not looked at again
+    for up to a second (no stat() of three missing names per request): a
+    sibling added next to it is served within that second, a file replaced or
+    edited is looked at again at once, and a stale sibling is never served."""
+
+    GZIP = [("Accept-Encoding", "gzip")]
+
+    def setUp(self):
+        super().setUp()
+        self.path = self.write("app.js", HTML, mtime=1_600_000_000)
+        self.gz = gzip.compress(HTML)
+        self.start("-f", self.path)
+
+    def get_plain(self):
+        """A response without the sibling; returns when it was received, by
+        which time sendfile has noted (again) that the file has none."""
+        status, h, body = self.get(self.GZIP)
+        self.assertEqual((status, body), (200, HTML))
+        self.assertNotIn("content-encoding", h)
+        self.assertNotIn("vary", h)
+        return time.monotonic()
+
+    def poll_until_gzip(self, checked):
+        """Asks until the sibling comes; checked: a time after sendfile last
+        found no sibling. Any request sent a second after it must get the
+        sibling, so the loop ends within a second either way."""
+        while True:
+            sent = time.monotonic()
+            status, h, body = self.get(self.GZIP)
+            if h.get("content-encoding") == "gzip":
+                self.assertEqual((status, body, h["vary"]), (200, self.gz, "Accept-Encoding"))
+                return
+            self.assertEqual(body, HTML)
+            self.assertLess(sent - checked, 1.0, "a new sibling was not served a second later")
+            time.sleep(0.01)
+
+    def test_sibling_added_is_served_within_a_second(self):
+        checked = self.get_plain()
+        self.write("app.js.gz", self.gz, mtime=1_600_000_010)
+        self.poll_until_gzip(checked)
+
+    def test_stale_sibling_refreshed_is_served_within_a_second(self):
+        self.write("app.js.gz", self.gz, mtime=1_500_000_000)
+        checked = self.get_plain()
+        os.utime(os.path.join(self.tmp, "app.js.gz"), (1_600_000_010, 1_600_000_010))
+        self.poll_until_gzip(checked)
+
+    def test_no_sibling_is_remembered(self):
+        # Right after a file was found without a sibling, one added is not
+        # looked for yet. Only a request within half a second of that shows
+        # it, so a slow round is tried again with the file touched (a new
+        # question for sendfile).
+        for attempt in range(5):
+            os.utime(self.path, (1_600_000_000 + attempt, 1_600_000_000 + attempt))
+            gz = os.path.join(self.tmp, "app.js.gz")
+            if os.path.exists(gz):
+                os.unlink(gz)
+            checked = self.get_plain()
+            self.write("app.js.gz", self.gz, mtime=1_700_000_000)
+            status, h, body = self.get(self.GZIP)
+            if time.monotonic() - checked < 0.5:
+                self.assertEqual(body, HTML)
+                self.assertNotIn("vary", h)
+                return
+        self.skipTest("no request came back within half a second")
+
+    def test_replaced_file_is_looked_at_again_at_once(self):
+        self.get_plain()
+        self.write("app.js.gz", self.gz, mtime=1_600_000_010)
+        # A deploy: the new file renamed over the old one (another inode).
+        new = self.write("app.js.new", HTML, mtime=1_600_000_005)
+        os.rename(new, self.path)
+        status, h, body = self.get(self.GZIP)
+        self.assertEqual((status, h.get("content-encoding"), body), (200, "gzip", self.gz))
+
+    def test_edited_file_makes_its_sibling_stale_at_once(self):
+        self.write("app.js.gz", self.gz, mtime=1_600_000_010)
+        for _ in range(3):
+            self.assertEqual(self.get(self.GZIP)[1].get("content-encoding"), "gzip")
+        # Edited in place (same inode), now newer than its sibling.
+        self.write("app.js", HTML, mtime=1_600_000_020)
+        for _ in range(3):
+            self.get_plain()
+
+
 class DirectModesTest(SendfileBase):
     """The ashd(7) ways of running sendfile without htparser."""
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check-main.h"
@@ -267,6 +268,46 @@ START_TEST(test_decode_field_limits) {
 }
 END_TEST
 
+/* The first error in the datagram's order wins, whether or not it holds a
+ * CR or LF somewhere (decoding scans for those once, up front). */
+START_TEST(test_decode_first_error_wins) {
+        _cleanup_free_ char *long_method = rep('M', REQ_METHOD_MAX + 1),
+                            *long_name = rep('N', REQ_NAME_MAX + 1);
+        char buf[1024];
+        size_t pos = 0;
+
+        put(buf, &pos, long_method);
+        put(buf, &pos, "/");
+        put(buf, &pos, "HTTP/1.1");
+        put(buf, &pos, "");
+        put(buf, &pos, "Host");
+        put(buf, &pos, "a\rb");
+        buf[pos] = 0;
+        assert_decode_fails(buf, pos + 1, -E2BIG);
+
+        pos = 0;
+        put(buf, &pos, "GET");
+        put(buf, &pos, "/\n");
+        put(buf, &pos, "HTTP/1.1");
+        put(buf, &pos, "");
+        put(buf, &pos, long_name);
+        put(buf, &pos, "v");
+        buf[pos] = 0;
+        assert_decode_fails(buf, pos + 1, -EBADMSG);
+
+        /* Without CR or LF anywhere, the limits still hold per field. */
+        pos = 0;
+        put(buf, &pos, "GET");
+        put(buf, &pos, "/");
+        put(buf, &pos, "HTTP/1.1");
+        put(buf, &pos, "");
+        put(buf, &pos, long_name);
+        put(buf, &pos, "v");
+        buf[pos] = 0;
+        assert_decode_fails(buf, pos + 1, -E2BIG);
+}
+END_TEST
+
 START_TEST(test_decode_header_count_limit) {
         char buf[4096];
         size_t pos = 0;
@@ -440,6 +481,65 @@ START_TEST(test_header_get) {
         ck_assert_ptr_null(req_header_get(r, "Content"));
         ck_assert_ptr_null(req_header_get(r, "Content-Type2"));
         ck_assert_ptr_null(req_header_get(r, "Host"));
+}
+END_TEST
+
+START_TEST(test_header_get_many) {
+        static const char *const names[] = {"accept", "Host", "Content-Type", "X-Absent", "content-type"};
+        _cleanup_(req_freep) Request *r = NULL;
+        const char *values[ELEMENTSOF(names)];
+
+        ck_assert_int_eq(req_new("GET", "/", "HTTP/1.1", "", &r), 0);
+        ck_assert_int_eq(req_header_add(r, "Content-Type", "text/plain"), 0);
+        ck_assert_int_eq(req_header_add(r, "Accept", "a"), 0);
+        ck_assert_int_eq(req_header_add(r, "ACCEPT", "b"), 0);
+        ck_assert_int_eq(req_header_add(r, "Host", "h"), 0);
+        ck_assert_int_eq(req_header_add(r, "Content", "c"), 0);
+
+        req_header_get_many(r, names, ELEMENTSOF(names), values);
+        ck_assert_str_eq(values[0], "a");
+        ck_assert_str_eq(values[1], "h");
+        ck_assert_str_eq(values[2], "text/plain");
+        ck_assert_ptr_null(values[3]);
+        ck_assert_str_eq(values[4], "text/plain");
+
+        /* Nothing asked, nothing written. */
+        req_header_get_many(r, names, 0, NULL);
+}
+END_TEST
+
+/* More names than one batch, and names of 64 bytes and more (beyond the
+ * length bitmap): always the same answer as req_header_get(). */
+START_TEST(test_header_get_many_agrees_with_get) {
+        _cleanup_(req_freep) Request *r = NULL;
+        char names_buf[40][100];
+        const char *names[40], *values[40];
+
+        ck_assert_int_eq(req_new("GET", "/", "HTTP/1.1", "", &r), 0);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                /* Lengths from 1 to 79; every third name is a header. */
+                memset(names_buf[i], 'a' + i % 26, 2 * i + 1);
+                names_buf[i][2 * i + 1] = 0;
+                names[i] = names_buf[i];
+                if (i % 3 == 0) {
+                        char value[16];
+
+                        snprintf(value, sizeof(value), "v%zu", i);
+                        ck_assert_int_eq(req_header_add(r, names_buf[i], value), 0);
+                }
+        }
+        ck_assert_int_eq(req_header_add(r, names_buf[39], "second"), 0);
+
+        req_header_get_many(r, names, ELEMENTSOF(names), values);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const char *want = req_header_get(r, names[i]);
+
+                if (!want)
+                        ck_assert_ptr_null(values[i]);
+                else
+                        ck_assert_str_eq(values[i], want);
+                ck_assert_int_eq(values[i] != NULL, i % 3 == 0);
+        }
 }
 END_TEST
 
@@ -718,11 +818,14 @@ static Suite *make_suite(void) {
         tcase_add_test(tc, test_decode_valid_minimal);
         tcase_add_test(tc, test_decode_malformed);
         tcase_add_test(tc, test_decode_field_limits);
+        tcase_add_test(tc, test_decode_first_error_wins);
         tcase_add_test(tc, test_decode_header_count_limit);
         tcase_add_test(tc, test_decode_size_limit);
         tcase_add_test(tc, test_encode_size_limits);
         tcase_add_test(tc, test_encode_field_limits);
         tcase_add_test(tc, test_header_get);
+        tcase_add_test(tc, test_header_get_many);
+        tcase_add_test(tc, test_header_get_many_agrees_with_get);
         tcase_add_test(tc, test_header_add_invalid);
         tcase_add_test(tc, test_header_set);
         tcase_add_test(tc, test_header_remove);
