@@ -28,7 +28,8 @@ check
 
 # What the test tiers run: real clients, systemd's own tools and journald,
 # unshare for a private journal, clang for the fuzz and sanitizer builds,
-# debootstrap and systemd-nspawn for the system tier's booted Debian.
+# debootstrap and systemd-nspawn for the system tier's booted Debian,
+# strace for the system-call budgets (tests/integration/test_syscalls.py).
 test="
 curl
 python3
@@ -40,6 +41,7 @@ clang
 libclang-rt-14-dev
 openssl
 mandoc
+strace
 "
 
 # What "make deb" and "make rpm" need beyond the build list: Debian's
