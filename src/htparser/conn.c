@@ -55,7 +55,38 @@ void address_format(const Address *a, char buf[static INET6_ADDRSTRLEN]) {
                 inet_ntop(a->family, a->addr, buf, INET6_ADDRSTRLEN);
 }
 
-int conn_new(Server *s, int fd, const Listener *l) {
+static bool address_is_wildcard(const Address *a) {
+        static const uint8_t zero[16];
+
+        if (a->family == AF_INET)
+                return memcmp(a->addr, zero, 4) == 0;
+        if (a->family == AF_INET6)
+                return memcmp(a->addr, zero, 16) == 0;
+        return true; /* a Unix socket: ask each time (nothing to format anyway) */
+}
+
+/* The local address of a connection accepted on l. */
+static void conn_local_address(Conn *c, Listener *l) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
+
+        if (!l->local_looked_up) {
+                l->local_looked_up = true;
+                if (getsockname(l->fd, (struct sockaddr *) &sa, &len) == 0) {
+                        address_from_sockaddr(&l->local, &sa);
+                        l->local_fixed = !address_is_wildcard(&l->local);
+                }
+        }
+        if (l->local_fixed) {
+                c->local = l->local;
+                return;
+        }
+        len = sizeof(sa);
+        if (getsockname(c->fd, (struct sockaddr *) &sa, &len) == 0)
+                address_from_sockaddr(&c->local, &sa);
+}
+
+int conn_new(Server *s, int fd, Listener *l, const struct sockaddr_storage *peer, socklen_t peer_len) {
         struct sockaddr_storage sa;
         socklen_t len;
         Conn *c;
@@ -73,16 +104,18 @@ int conn_new(Server *s, int fd, const Listener *l) {
         c->timer_kind = TIMER_NONE;
         c->tls = l->tls;
         c->id = ++s->next_id;
-        len = sizeof(sa);
-        if (getpeername(fd, (struct sockaddr *) &sa, &len) == 0)
-                address_from_sockaddr(&c->peer, &sa);
+        if (peer && peer_len > 0 && peer_len <= sizeof(*peer))
+                address_from_sockaddr(&c->peer, peer);
+        else {
+                len = sizeof(sa);
+                if (getpeername(fd, (struct sockaddr *) &sa, &len) == 0)
+                        address_from_sockaddr(&c->peer, &sa);
+        }
         /* Responses are written whole: Nagle would only hold back the last
          * segment of each for the client's delayed ACK. */
         if (c->peer.family == AF_INET || c->peer.family == AF_INET6)
                 (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-        len = sizeof(sa);
-        if (getsockname(fd, (struct sockaddr *) &sa, &len) == 0)
-                address_from_sockaddr(&c->local, &sa);
+        conn_local_address(c, l);
 
         if (l->tls) {
                 r = tls_conn_new(s->tls, fd, &c->tls_conn);

@@ -70,19 +70,23 @@ typedef struct TimerList {
         sd_event_source *source;
 } TimerList;
 
+typedef struct Address {
+        sa_family_t family;
+        in_port_t port; /* host order */
+        uint8_t addr[16];
+} Address;
+
 typedef struct Listener {
         Server *server;
         int fd;
         bool tls;
         char *name;
         sd_event_source *source;
+        /* Its bound address when that is every connection's local address
+         * (not a wildcard): no getsockname() per connection then. */
+        bool local_looked_up, local_fixed;
+        Address local;
 } Listener;
-
-typedef struct Address {
-        sa_family_t family;
-        in_port_t port; /* host order */
-        uint8_t addr[16];
-} Address;
 
 typedef struct Stats {
         uint64_t requests;
@@ -159,7 +163,7 @@ void timer_set(Conn *c, TimerKind kind);
 
 /* conn.c */
 void address_format(const Address *a, char buf[static INET6_ADDRSTRLEN]);
-int conn_new(Server *s, int fd, const Listener *l);
+int conn_new(Server *s, int fd, Listener *l, const struct sockaddr_storage *peer, socklen_t peer_len);
 Conn *conn_free(Conn *c);
 void conn_timeout(Conn *c, TimerKind kind);
 /* Closes an idle keep-alive connection now (draining). Returns whether it was idle. */

@@ -66,6 +66,8 @@ int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userd
         Server *s = l->server;
 
         for (int i = 0; i < 64; i++) {
+                struct sockaddr_storage peer;
+                socklen_t len = sizeof(peer);
                 int cfd;
 
                 if (s->n_conns >= s->max_conns) {
@@ -74,7 +76,8 @@ int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userd
                         server_set_accepting(s, false);
                         return 0;
                 }
-                cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                /* The peer's address comes with it: no getpeername(). */
+                cfd = accept4(fd, (struct sockaddr *) &peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd < 0) {
                         if (errno == EMFILE || errno == ENFILE) {
                                 server_set_accepting(s, false);
@@ -82,7 +85,7 @@ int server_accept(sd_event_source *source, int fd, uint32_t revents, void *userd
                         }
                         return 0;
                 }
-                (void) conn_new(s, cfd, l);
+                (void) conn_new(s, cfd, l, &peer, len);
         }
         return 0;
 }

@@ -73,7 +73,9 @@ class BasicTest(HtparserTestCase):
         self.assertIn("header: X-Ash-Address: 127.0.0.1\n", text)
         self.assertIn("header: X-Ash-Protocol: http\n", text)
         self.assertIn(f"header: X-Ash-Server-Port: {self.addr[1]}\n", text)
-        self.assertRegex(text, r"header: X-Ash-Port: \d+\n")
+        self.assertIn("header: X-Ash-Server-Address: 127.0.0.1\n", text)
+        port = s.getsockname()[1]
+        self.assertIn(f"header: X-Ash-Port: {port}\n", text)
         self.assertRegex(text, r"header: X-Ash-Connection-Id: \d+\n")
         self.assertIn("date", headers)
         self.assertEqual(headers["server"], "ashd")
@@ -95,6 +97,23 @@ class BasicTest(HtparserTestCase):
             status, _, body, _, rest = self._recv_with(s, rest)
             self.assertEqual(status, 200)
             self.assertIn(f"rest: p{i}\n".encode(), body)
+
+    def test_addresses_on_a_wildcard_listener(self):
+        # A listener bound to 0.0.0.0: each connection's own local address
+        # (htparser keeps the listener's only when it is not a wildcard).
+        launcher = Launcher(["-l", "http=tcp:0.0.0.0:0"], [HTPARSER, "--", HANDLER])
+        self.addCleanup(launcher.close)
+        launcher.wait_ready()
+        port = launcher.address("http")[1]
+        for local in ("127.0.0.1", "127.0.0.2"):
+            s = socket.create_connection((local, port), timeout=ashdtest.TIMEOUT)
+            self.addCleanup(s.close)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            status, _, body, _, _ = recv_response(s)
+            self.assertEqual(status, 200)
+            self.assertIn(f"header: X-Ash-Server-Address: {local}\n".encode(), body)
+            self.assertIn(f"header: X-Ash-Address: {s.getsockname()[0]}\n".encode(), body)
+            self.assertIn(f"header: X-Ash-Port: {s.getsockname()[1]}\n".encode(), body)
 
     def test_request_and_half_close_during_an_exchange(self):
         # The next request and the client's FIN arrive while the first
