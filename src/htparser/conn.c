@@ -714,16 +714,21 @@ static int conn_take_body_fd(Conn *c, const HttpResponseHead *h) {
         return 0;
 }
 
-/* Over TLS without kernel TLS a file is read and encrypted anyway: a small
- * one read right behind the head goes out in one record and one write with
- * it, where head and file made two of each (measured: 18 µs of htparser
- * per TLS request against nginx's 5). If the file comes up short, the
- * sendfile path finds out and ends the connection. */
+/* A small file is read right behind the head and goes out with it in one
+ * send(): over plain TCP that costs less than send(MSG_MORE) + sendfile()
+ * (measured: 1.5-2.7 µs less of htparser per 1 KiB request; the copy is
+ * cheaper than splicing a page), and over TLS without kernel TLS, where the
+ * file is read and encrypted anyway, head and body make one record and one
+ * write instead of two of each (htparser spent 18 µs per TLS request against
+ * nginx's 5). If the file comes up short, the sendfile path finds out and
+ * ends the connection. */
 static void conn_inline_small_file(Conn *c) {
+        size_t room = CONN_OUT_SIZE - c->out_len;
         ssize_t n;
 
-        if (!c->tls_conn || c->body_fd < 0 || c->body_length == 0 ||
-            c->body_length > CONN_OUT_SIZE - c->out_len)
+        if (!c->tls_conn && room > CONN_INLINE_PLAIN_MAX)
+                room = CONN_INLINE_PLAIN_MAX;
+        if (c->body_fd < 0 || c->body_length == 0 || c->body_length > room)
                 return;
         do
                 n = pread(c->body_fd, c->out + c->out_len, c->body_length, c->body_offset);

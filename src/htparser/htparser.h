@@ -21,9 +21,12 @@
 
 /* Buffers: allocated when a connection needs them and released when it goes
  * idle, so that an idle keep-alive connection costs only its Conn. */
-#define CONN_IN_SIZE   HTTP_HEAD_MAX /* request head, then body bytes */
-#define CONN_OUT_SIZE  (16 * 1024)   /* response bytes on their way to the client */
-#define CHUNK_HEADROOM 18            /* room for a chunk-size line before data */
+#define CONN_IN_SIZE  HTTP_HEAD_MAX /* request head, then body bytes */
+#define CONN_OUT_SIZE (16 * 1024)   /* response bytes on their way to the client */
+/* Files up to this size go out copied behind their head over plain TCP,
+ * larger ones with sendfile() (conn.c, conn_inline_small_file). */
+#define CONN_INLINE_PLAIN_MAX (8 * 1024)
+#define CHUNK_HEADROOM        18 /* room for a chunk-size line before data */
 
 typedef enum TimerKind {
         TIMER_IDLE,    /* keep-alive, waiting for a request */

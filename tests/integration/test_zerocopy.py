@@ -65,9 +65,13 @@ class ZeroCopyTest(ashdtest.TempDirTestCase):
         self.start()
         s = self.connect()
         self.assert_range(s, 0, len(self.data))
-        # Keep-alive goes on after a file body, and ranges are exact.
+        # Keep-alive goes on after a file body, and ranges are exact, small
+        # ones (copied behind the head) and larger ones (sendfile) alike.
         self.assert_range(s, 1000, 12345)
         self.assert_range(s, len(self.data) - 1, 1)
+        self.assert_range(s, 5, 1024)
+        self.assert_range(s, 7, 8 * 1024)
+        self.assert_range(s, 7, 8 * 1024 + 1)
 
     def test_whole_file_tls(self):
         self.start(tls=True)
