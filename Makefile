@@ -283,5 +283,10 @@ bench: deps-test
 	@packaging/deps.sh install bench
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: $(PROGRAM_BINS)
+bench-run: $(PROGRAM_BINS) $(BUILD)/bench/protocol-floor
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) bench/run.sh
+
+# What the ashd(7) protocol's own system calls cost per request (bench/RESULTS.md).
+$(BUILD)/bench/protocol-floor: bench/protocol-floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<

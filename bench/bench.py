@@ -967,6 +967,22 @@ def machine_info():
     }
 
 
+def protocol_floor():
+    """µs per request of the ashd(7) protocol's own 17 system calls
+    (bench/protocol-floor.c), on the servers' CPU; None if not built."""
+    exe = os.path.join(BUILD, "bench", "protocol-floor")
+    if not os.access(exe, os.X_OK):
+        return None
+    runs = []
+    for _ in range(3):
+        r = subprocess.run([exe], capture_output=True, text=True, preexec_fn=pin_server)
+        if r.returncode != 0:
+            log(f"bench: protocol-floor failed: {r.stderr.strip()}")
+            return None
+        runs.append(float(r.stdout))
+    return sorted(runs)[1]
+
+
 # --- main ---------------------------------------------------------------------
 
 
@@ -994,6 +1010,7 @@ def main():
             return 2
 
     info = machine_info()
+    info["floor"] = protocol_floor()
     journal = Journal()
     if journal.pid is None:
         log("bench: no private journald (BENCH_JOURNALD_PID unset; bench/run.sh starts one): "
@@ -1004,6 +1021,8 @@ def main():
     cert, key = make_cert()
 
     log(f"bench: {info['date']}, {info['nproc']} × {info['cpu']}, Linux {info['kernel']}, ashd {info['commit']}")
+    if info["floor"] is not None:
+        log(f"bench: the protocol's own system calls: {info['floor']:.1f} µs per request (bench/protocol-floor.c)")
     log(f"bench: {ROUNDS} round(s) × {SECONDS:g} s per run, warm-up {WARMUP:g} s; "
         f"servers on CPU {sorted(SERVER_CPUS) if SERVER_CPUS else 'any'}, "
         f"wrk on CPU {sorted(CLIENT_CPUS) if CLIENT_CPUS else 'any'}; load {' '.join(info['loadavg'])}")
@@ -1174,6 +1193,9 @@ def report(info, targets, scenarios, runs, idle, profiles, failed_setup):
         f"- machine: {info['nproc']} × {info['cpu']}, Linux {info['kernel']}, load average at start "
         f"{' '.join(info['loadavg'])}",
         f"- ashd: {info['commit']}; {info['nginx']}; {info['wrk']}",
+        f"- the ashd(7) protocol's own 17 system calls per request (bench/protocol-floor.c, one process, "
+        f"servers' CPU): {info['floor']:.1f} µs" if info.get("floor") is not None else
+        "- bench/protocol-floor was not run",
         f"- {ROUNDS} round(s) of {SECONDS:g} s per run (A B C alternating, after one {WARMUP:g} s warm-up run each, "
         f"not counted){' — quick mode' if QUICK else ''}",
         f"- servers pinned to CPU {sorted(SERVER_CPUS) if SERVER_CPUS else 'any'} (journald too), wrk to CPU "
