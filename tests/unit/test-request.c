@@ -445,6 +445,27 @@ START_TEST(test_encode_field_limits) {
         check_encode_field(r, &r->headers[0].value, "a\nb", -EINVAL);
         check_encode_field(r, &r->rest, "", 24);
 
+        /* The first field at fault decides: a CR before a field too large
+         * is -EINVAL, one after it -EMSGSIZE, one in it -EINVAL. */
+        {
+                char *saved_rest = r->rest, *saved_value = r->headers[0].value;
+                _cleanup_free_ char *big_cr = rep('u', REQ_URL_MAX + 1);
+
+                r->rest = (char *) "a\rb";
+                r->headers[0].value = val;
+                val[REQ_VALUE_MAX] = 'v';
+                ck_assert_int_eq(req_encode(r, buf, sizeof(buf)), -EINVAL);
+                r->rest = u;
+                u[REQ_URL_MAX] = 'u';
+                r->headers[0].value = (char *) "a\nb";
+                ck_assert_int_eq(req_encode(r, buf, sizeof(buf)), -EMSGSIZE);
+                big_cr[10] = '\n';
+                r->rest = big_cr;
+                ck_assert_int_eq(req_encode(r, buf, sizeof(buf)), -EINVAL);
+                r->rest = saved_rest;
+                r->headers[0].value = saved_value;
+        }
+
         /* The header count, with an array built by hand past the limit. */
         many = calloc(REQ_HEADERS_MAX + 1, sizeof(ReqHeader));
         ck_assert_ptr_nonnull(many);
