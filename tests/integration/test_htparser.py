@@ -117,27 +117,36 @@ class BasicTest(HtparserTestCase):
 
     def test_request_and_half_close_during_an_exchange(self):
         # The next request and the client's FIN arrive while the first
-        # response is still streaming (its head is here, 32 MB of body are
-        # not): htparser leaves them in the socket until the exchange is
-        # done, then answers the second, then closes.
-        size = 32 << 20
-        s = self.connect()
+        # response is still streaming (its head is here, most of its 8 MB
+        # are not: the client's receive buffer is kept small, so they wait
+        # in htparser and the handler): htparser leaves them in the socket
+        # until the exchange is done, then answers the second, then closes.
+        size = 8 << 20
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+        s.settimeout(ashdtest.TIMEOUT)
+        s.connect(self.addr)
         s.sendall(f"GET /big/{size} HTTP/1.1\r\nHost: h\r\n\r\n".encode())
-        buf = b""
+        buf = bytearray()
         while b"\r\n\r\n" not in buf:
             b = s.recv(65536)
             self.assertTrue(b, "closed before the first head")
             buf += b
         s.sendall(b"GET /second HTTP/1.1\r\nHost: h\r\n\r\n")
         s.shutdown(socket.SHUT_WR)
-        status, headers, body, _, rest = self._recv_with(s, buf)
-        self.assertEqual(status, 200)
-        self.assertEqual(len(body), size)
-        status, headers, body, _, rest = self._recv_with(s, rest)
-        self.assertEqual(status, 200)
-        self.assertIn(b"rest: second\n", body)
-        self.assertEqual(rest, b"")
-        self.assertTrue(is_closed(s))
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            buf += b
+        head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+        self.assertIn(f"Content-Length: {size}".encode(), head)
+        second = rest[size:]
+        self.assertTrue(second.startswith(b"HTTP/1.1 200 "), second[:100])
+        self.assertIn(b"rest: second\n", second)
+        # Then the connection ended (the loop above saw EOF).
 
     def _recv_with(self, s, leftover):
         class Prefixed:
