@@ -2,58 +2,17 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "decimal.h"
 #include "respond.h"
 #include "response.h"
-
-typedef struct Writer {
-        char *buf;
-        size_t size, len;
-        bool overflow;
-} Writer;
-
-static void put(Writer *w, const char *s, size_t n) {
-        if (w->overflow || n > w->size - w->len) {
-                w->overflow = true;
-                return;
-        }
-        memcpy(w->buf + w->len, s, n);
-        w->len += n;
-}
-
-static void puts_(Writer *w, const char *s) {
-        put(w, s, strlen(s));
-}
-
-static void put_u64(Writer *w, uint64_t v) {
-        char digits[DECIMAL_MAX];
-
-        put(w, digits, decimal_u64(digits, v));
-}
-
-_printf_(2, 3) static void putf(Writer *w, const char *fmt, ...) {
-        va_list ap;
-        int n;
-
-        if (w->overflow)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(w->buf + w->len, w->size - w->len, fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t) n >= w->size - w->len)
-                w->overflow = true;
-        else
-                w->len += n;
-}
+#include "textbuf.h"
 
 int respond_error_page(char *buf, size_t size, int status, const char *date, bool head_only,
                        uint64_t *ret_body_len) {
-        Writer w = {.buf = buf, .size = size};
+        TextBuf w = {.buf = buf, .size = size};
         const char *reason = http_status_reason(status);
         char body[512];
         int n;
@@ -62,12 +21,13 @@ int respond_error_page(char *buf, size_t size, int status, const char *date, boo
                      "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
                      "<body><h1>%d %s</h1></body></html>\n",
                      status, reason, status, reason);
-        putf(&w,
-             "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: " SERVER_NAME "\r\n"
-             "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
-             status, reason, date, n);
+        textbuf_printf(
+                &w,
+                "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: " SERVER_NAME "\r\n"
+                "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+                status, reason, date, n);
         if (!head_only)
-                put(&w, body, n);
+                textbuf_put(&w, body, n);
         if (w.overflow)
                 return -ENOBUFS;
         *ret_body_len = head_only ? 0 : (uint64_t) n;
@@ -114,7 +74,7 @@ static int64_t parse_length(const char *v) {
 }
 
 int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
-        Writer w = {.buf = buf, .size = size};
+        TextBuf w = {.buf = buf, .size = size};
         const char *length = http_response_header(h, "Content-Length");
         const char *reason = h->reason && *h->reason ? h->reason : http_status_reason(h->status);
         bool no_body = c->head_request || h->status < 200 || h->status == 204 || h->status == 304;
@@ -141,13 +101,13 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
         if (c->server->draining || !c->body_done)
                 c->keep_alive = false;
 
-        puts_(&w, "HTTP/1.1 ");
-        put_u64(&w, (uint64_t) h->status);
-        put(&w, " ", 1);
-        puts_(&w, reason);
-        puts_(&w, "\r\nDate: ");
-        puts_(&w, server_date(c->server));
-        put(&w, "\r\n", 2);
+        textbuf_puts(&w, "HTTP/1.1 ");
+        textbuf_put_u64(&w, (uint64_t) h->status);
+        textbuf_put(&w, " ", 1);
+        textbuf_puts(&w, reason);
+        textbuf_puts(&w, "\r\nDate: ");
+        textbuf_puts(&w, server_date(c->server));
+        textbuf_put(&w, "\r\n", 2);
         for (size_t i = 0; i < h->n_headers; i++) {
                 const HttpHeader *hd = &h->headers[i];
 
@@ -155,29 +115,29 @@ int respond_head(char *buf, size_t size, Conn *c, const HttpResponseHead *h) {
                         continue;
                 if (strcasecmp(hd->name, "Server") == 0)
                         server_seen = true;
-                puts_(&w, hd->name);
-                put(&w, ": ", 2);
-                puts_(&w, hd->value);
-                put(&w, "\r\n", 2);
+                textbuf_puts(&w, hd->name);
+                textbuf_put(&w, ": ", 2);
+                textbuf_puts(&w, hd->value);
+                textbuf_put(&w, "\r\n", 2);
         }
         if (!server_seen)
-                puts_(&w, "Server: " SERVER_NAME "\r\n");
+                textbuf_puts(&w, "Server: " SERVER_NAME "\r\n");
         /* A HEAD response keeps the length a GET would have had; 204 and
          * 1xx never carry one (RFC 9110 §8.6). */
         if (c->framing == FRAMING_LENGTH ||
             (c->head_request && n >= 0 && h->status >= 200 && h->status != 204)) {
-                puts_(&w, "Content-Length: ");
-                put_u64(&w, (uint64_t) n);
-                put(&w, "\r\n", 2);
+                textbuf_puts(&w, "Content-Length: ");
+                textbuf_put_u64(&w, (uint64_t) n);
+                textbuf_put(&w, "\r\n", 2);
         }
         if (c->framing == FRAMING_CHUNKED)
-                puts_(&w, "Transfer-Encoding: chunked\r\n");
+                textbuf_puts(&w, "Transfer-Encoding: chunked\r\n");
         if (c->duplex && h->status == 101)
-                puts_(&w, "Connection: Upgrade\r\n");
+                textbuf_puts(&w, "Connection: Upgrade\r\n");
         else if (!c->keep_alive)
-                puts_(&w, "Connection: close\r\n");
+                textbuf_puts(&w, "Connection: close\r\n");
         else if (c->minor == 0)
-                puts_(&w, "Connection: keep-alive\r\n");
-        put(&w, "\r\n", 2);
+                textbuf_puts(&w, "Connection: keep-alive\r\n");
+        textbuf_put(&w, "\r\n", 2);
         return w.overflow ? -ENOBUFS : (int) w.len;
 }

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "decimal.h"
 #include "macro.h"
 #include "request.h"
 #include "response.h"
@@ -186,13 +187,9 @@ static void out_puts(Out *o, const char *s) {
 }
 
 static void out_number(Out *o, size_t v) {
-        char digits[24], *p = digits + sizeof(digits);
+        char digits[DECIMAL_MAX];
 
-        do {
-                *--p = (char) ('0' + v % 10);
-                v /= 10;
-        } while (v > 0);
-        out_put(o, p, (size_t) (digits + sizeof(digits) - p));
+        out_put(o, digits, decimal_u64(digits, v));
 }
 
 /* Writes s with the five characters that matter in HTML text and in quoted

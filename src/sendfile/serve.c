@@ -21,6 +21,7 @@
 #include "precond.h"
 #include "response.h"
 #include "sendfile.h"
+#include "textbuf.h"
 
 /* Precompressed siblings, in our order of preference when the client
  * likes several equally: smallest first. */
@@ -201,54 +202,29 @@ static void choose_variant(const char *path, const char *accept, Variant *v, boo
  * appended as strings and numbers, since a printf per header was the
  * largest part of sendfile's own work per request. */
 typedef struct Head {
-        size_t len;
-        bool overflow;
+        TextBuf t;
         char buf[HEAD_MAX];
 } Head;
 
 /* Not "Head h = {}", which would zero the 4 KiB buffer on every request. */
 static void head_init(Head *h) {
-        h->len = 0;
-        h->overflow = false;
-}
-
-static void head_add_bytes(Head *h, const char *s, size_t n) {
-        if (h->overflow || n > sizeof(h->buf) - h->len) {
-                h->overflow = true;
-                return;
-        }
-        memcpy(h->buf + h->len, s, n);
-        h->len += n;
-}
-
-static void head_add(Head *h, const char *s) {
-        head_add_bytes(h, s, strlen(s));
-}
-
-static void head_add_u64(Head *h, uint64_t n) {
-        char digits[20];
-        size_t i = sizeof(digits);
-
-        do
-                digits[--i] = (char) ('0' + n % 10);
-        while ((n /= 10) != 0);
-        head_add_bytes(h, digits + i, sizeof(digits) - i);
+        h->t = (TextBuf){.buf = h->buf, .size = sizeof(h->buf)};
 }
 
 /* "Name: value" and CRLF. */
 static void head_add_header(Head *h, const char *name, const char *value) {
-        head_add(h, name);
-        head_add_bytes(h, ": ", 2);
-        head_add(h, value);
-        head_add_bytes(h, "\r\n", 2);
+        textbuf_puts(&h->t, name);
+        textbuf_put(&h->t, ": ", 2);
+        textbuf_puts(&h->t, value);
+        textbuf_put(&h->t, "\r\n", 2);
 }
 
 /* "Name: number" and CRLF. */
 static void head_add_header_u64(Head *h, const char *name, uint64_t value) {
-        head_add(h, name);
-        head_add_bytes(h, ": ", 2);
-        head_add_u64(h, value);
-        head_add_bytes(h, "\r\n", 2);
+        textbuf_puts(&h->t, name);
+        textbuf_put(&h->t, ": ", 2);
+        textbuf_put_u64(&h->t, value);
+        textbuf_put(&h->t, "\r\n", 2);
 }
 
 /* The headers every answer about this variant carries. */
@@ -256,7 +232,7 @@ static void head_validators(Head *h, const Variant *v, bool vary) {
         head_add_header(h, "ETag", v->etag);
         head_add_header(h, "Last-Modified", v->last_modified);
         if (vary)
-                head_add(h, "Vary: Accept-Encoding\r\n");
+                textbuf_puts(&h->t, "Vary: Accept-Encoding\r\n");
 }
 
 /* 206 multipart/byteranges (RFC 9110 §14.6), always written as bytes:
@@ -294,15 +270,15 @@ static int send_multipart(Sendfile *s, int *sock, Variant *v, const char *type, 
         text_len = size;
         total += text_len;
 
-        head_add(h, "Content-Type: multipart/byteranges; boundary=");
-        head_add(h, boundary);
-        head_add(h, "\r\n");
+        textbuf_puts(&h->t, "Content-Type: multipart/byteranges; boundary=");
+        textbuf_puts(&h->t, boundary);
+        textbuf_puts(&h->t, "\r\n");
         head_add_header_u64(h, "Content-Length", total);
-        head_add(h, "\r\n");
-        if (h->overflow)
+        textbuf_puts(&h->t, "\r\n");
+        if (h->t.overflow)
                 return -ENOBUFS;
         /* The head goes first and alone, so the body's text can stay in one block. */
-        if ((r = fdpass_send(b->sock, h->buf, h->len, -EBADF)) < 0)
+        if ((r = fdpass_send(b->sock, h->buf, h->t.len, -EBADF)) < 0)
                 return r;
         for (int i = 0; i < n; i++) {
                 body_add_text(b, b->text + offsets[i], offsets[i + 1] - offsets[i]);
@@ -321,30 +297,30 @@ static int send_range(Sendfile *s, int *sock, Variant *v, Head *h, bool head_onl
 
         head_add_header_u64(h, "Content-Length", length);
         if (!head_only && zero_copy && length > 0) {
-                head_add(h, "X-Ash-Body-Fd: ");
-                head_add_u64(h, offset);
-                head_add(h, " ");
-                head_add_u64(h, length);
-                head_add(h, "\r\n\r\n");
-                if (h->overflow)
+                textbuf_puts(&h->t, "X-Ash-Body-Fd: ");
+                textbuf_put_u64(&h->t, offset);
+                textbuf_puts(&h->t, " ");
+                textbuf_put_u64(&h->t, length);
+                textbuf_puts(&h->t, "\r\n\r\n");
+                if (h->t.overflow)
                         return -ENOBUFS;
                 /* One message: the head and the file together. */
-                return fdpass_send(*sock, h->buf, h->len, v->fd);
+                return fdpass_send(*sock, h->buf, h->t.len, v->fd);
         }
-        head_add(h, "\r\n");
-        if (h->overflow)
+        textbuf_puts(&h->t, "\r\n");
+        if (h->t.overflow)
                 return -ENOBUFS;
         if (head_only || length == 0)
-                return fdpass_send(*sock, h->buf, h->len, -EBADF);
+                return fdpass_send(*sock, h->buf, h->t.len, -EBADF);
 
         r = body_new(s, TAKE_FD(*sock), TAKE_FD(v->fd), &b);
         if (r < 0)
                 return r;
-        b->text = malloc(h->len);
+        b->text = malloc(h->t.len);
         if (!b->text)
                 return -ENOMEM;
-        memcpy(b->text, h->buf, h->len);
-        body_add_text(b, b->text, h->len);
+        memcpy(b->text, h->buf, h->t.len);
+        body_add_text(b, b->text, h->t.len);
         body_add_file(b, offset, length);
         return body_send(TAKE_PTR(b));
 }
@@ -394,11 +370,11 @@ static int serve_file(Sendfile *s, const Request *req, const char *const *header
         if (r == 412)
                 return 412;
         if (r == 304) {
-                head_add(&h, "HTTP/1.1 304 Not Modified\r\n");
+                textbuf_puts(&h.t, "HTTP/1.1 304 Not Modified\r\n");
                 head_validators(&h, &v, vary);
-                head_add(&h, "\r\n");
-                if (!h.overflow)
-                        (void) fdpass_send(*sock, h.buf, h.len, -EBADF);
+                textbuf_puts(&h.t, "\r\n");
+                if (!h.t.overflow)
+                        (void) fdpass_send(*sock, h.buf, h.t.len, -EBADF);
                 return 0;
         }
 
@@ -418,9 +394,9 @@ static int serve_file(Sendfile *s, const Request *req, const char *const *header
         }
 
         zero_copy = headers[HEADER_ACCEPT_BODY_FD] != NULL;
-        head_add(&h, n > 0 ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n");
+        textbuf_puts(&h.t, n > 0 ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n");
         head_validators(&h, &v, vary);
-        head_add(&h, "Accept-Ranges: bytes\r\n");
+        textbuf_puts(&h.t, "Accept-Ranges: bytes\r\n");
         if (v.coding >= 0)
                 head_add_header(&h, "Content-Encoding", codings[v.coding]);
         if (n > 1) {
@@ -432,13 +408,13 @@ static int serve_file(Sendfile *s, const Request *req, const char *const *header
                 if (n == 1) {
                         offset = ranges[0].start;
                         length = ranges[0].length;
-                        head_add(&h, "Content-Range: bytes ");
-                        head_add_u64(&h, offset);
-                        head_add(&h, "-");
-                        head_add_u64(&h, offset + length - 1);
-                        head_add(&h, "/");
-                        head_add_u64(&h, (uint64_t) v.st.st_size);
-                        head_add(&h, "\r\n");
+                        textbuf_puts(&h.t, "Content-Range: bytes ");
+                        textbuf_put_u64(&h.t, offset);
+                        textbuf_puts(&h.t, "-");
+                        textbuf_put_u64(&h.t, offset + length - 1);
+                        textbuf_puts(&h.t, "/");
+                        textbuf_put_u64(&h.t, (uint64_t) v.st.st_size);
+                        textbuf_puts(&h.t, "\r\n");
                 }
                 r = send_range(s, sock, &v, &h, head_only, zero_copy, offset, length);
         }

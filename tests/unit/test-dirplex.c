@@ -223,6 +223,15 @@ START_TEST(test_checked_recently) {
 }
 END_TEST
 
+/* The directory as htrc_get() takes it: an O_PATH fd and its stat. */
+static int open_dir(const char *path, struct stat *st) {
+        int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(fstat(fd, st), 0);
+        return fd;
+}
+
 START_TEST(test_htrc_looked_at_once_a_second) {
         _cleanup_(tmpdir_done) Tmp t = {};
         _cleanup_(dirplex_done) Dirplex *d = dirplex_new();
@@ -232,9 +241,7 @@ START_TEST(test_htrc_looked_at_once_a_second) {
         struct stat st;
 
         tmpdir_make(&t);
-        fd = open(t.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(fstat(fd, &st), 0);
+        fd = open_dir(t.path, &st);
         snprintf(path, sizeof(path), "%s/.htrc", t.path);
 
         /* "None here" is cached like a file: one added is seen once the
@@ -276,9 +283,7 @@ START_TEST(test_htrc_not_a_file_is_not_cached) {
         struct stat st;
 
         tmpdir_make(&t);
-        fd = open(t.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(fstat(fd, &st), 0);
+        fd = open_dir(t.path, &st);
         snprintf(path, sizeof(path), "%s/.htrc", t.path);
         ck_assert_int_eq(mkdir(path, 0755), 0);
 
@@ -302,9 +307,7 @@ START_TEST(test_htrc_cache_stays_bounded) {
         ino_t ino = 1000;
 
         tmpdir_make(&t);
-        fd = open(t.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(fstat(fd, &st), 0);
+        fd = open_dir(t.path, &st);
         write_file(t.path, ".htrc", "index-file kept.html\n");
         with_htrc = st;
         ck_assert_str_eq(htrc_index(d, fd, &with_htrc, T0), "kept.html");
